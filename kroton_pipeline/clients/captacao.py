@@ -1,0 +1,82 @@
+"""Client of Kroton's Captação API: e-mail/password login and the same CPF look-ups."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from kroton_pipeline.clients.auth import TokenCache, captacao_login
+from kroton_pipeline.clients.counters import ClientCounters
+from kroton_pipeline.clients.errors import KrotonError
+from kroton_pipeline.clients.lookups import CpfLookupMethods
+from kroton_pipeline.clients.models import HealthResult
+from kroton_pipeline.clients.rate_limit import LocalRateBudget, RateBudget
+from kroton_pipeline.clients.transport import LogSink, RetryPolicy, build_transport, logger
+
+SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"
+HEALTH_CHECK_CPF = "00000000191"
+
+
+class CaptacaoClient(CpfLookupMethods):
+    """Captação API: a long-lived login token (re-login once on 401) and the CPF look-ups."""
+
+    system = "captacao"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        email: str,
+        password: str,
+        subscription_key: str | None = None,
+        budget: RateBudget | None = None,
+        timeout_seconds: float = 30.0,
+        policy: RetryPolicy | None = None,
+        token_margin_seconds: float = 300.0,
+        log: LogSink | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.counters = ClientCounters(self.system)
+        self.log: LogSink = log or logger
+        self._transport = build_transport(
+            system=self.system,
+            base_url=base_url,
+            headers={SUBSCRIPTION_HEADER: subscription_key} if subscription_key else {},
+            timeout_seconds=timeout_seconds,
+            budget=budget or LocalRateBudget(self.system, 100, 300.0),
+            policy=policy,
+            counters=self.counters,
+            log=self.log,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._tokens = TokenCache(
+            captacao_login(self._transport, email=email, password=password),
+            margin_seconds=token_margin_seconds,
+            clock=clock,
+            log=self.log,
+            name="captacao token",
+        )
+        self._auth = self._tokens
+
+    def health(self) -> HealthResult:
+        """Login works and a look-up answers (two requests of the Captação budget)."""
+        try:
+            self._tokens.clear()
+            self._tokens.token()
+            self.inscriptions_by_cpf(HEALTH_CHECK_CPF)
+        except KrotonError as exc:
+            return HealthResult(system=self.system, ok=False, detail=str(exc))
+        return HealthResult(system=self.system, ok=True, detail="login works, look-up answered")
+
+    def close(self) -> None:
+        self._transport.http.close()
+
+    def __enter__(self) -> CaptacaoClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,186 @@
+"""Client of Kroton's main API: OAuth2 token, CPF look-ups, inscription status, registration."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from kroton_pipeline.clients.auth import TokenCache, oauth_client_credentials
+from kroton_pipeline.clients.counters import ClientCounters
+from kroton_pipeline.clients.errors import (
+    KrotonError,
+    KrotonRejected,
+    MalformedResponse,
+    OutcomeUnknown,
+)
+from kroton_pipeline.clients.lookups import PATHS, CpfLookupMethods, CpfLookups
+from kroton_pipeline.clients.models import (
+    HealthResult,
+    InscricaoStatus,
+    InscricoesByCpf,
+    MatriculasByCpf,
+    RegistrationAnswer,
+    RegistrationResult,
+    parse_answer,
+)
+from kroton_pipeline.clients.rate_limit import LocalRateBudget, RateBudget
+from kroton_pipeline.clients.redaction import mask_cpf
+from kroton_pipeline.clients.transport import LogSink, RetryPolicy, build_transport, logger
+
+SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"
+# A synthetic CPF with valid check digits (000.000.001-91) that belongs to no lead.
+HEALTH_CHECK_CPF = "00000000191"
+
+
+class KrotonClient(CpfLookupMethods):
+    """Kroton's API for one run: one HTTP connection pool, one cached token, one set of counters.
+
+    Every request (the token request included) carries the subscription-key header and draws
+    from ``budget``. With ``dry_run`` set, :meth:`register` sends nothing and records the
+    payload in :attr:`dry_run_payloads`. With ``lookups`` given (a :class:`CaptacaoClient`),
+    the three CPF look-ups go through it instead.
+    """
+
+    system = "kroton"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        subscription_key: str,
+        budget: RateBudget | None = None,
+        timeout_seconds: float = 30.0,
+        policy: RetryPolicy | None = None,
+        dry_run: bool = False,
+        token_margin_seconds: float = 30.0,
+        lookups: CpfLookups | None = None,
+        log: LogSink | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.counters = ClientCounters(self.system)
+        self.log: LogSink = log or logger
+        self.dry_run = dry_run
+        self.dry_run_payloads: list[dict[str, Any]] = []
+        self._lookups = lookups
+        self._transport = build_transport(
+            system=self.system,
+            base_url=base_url,
+            headers={SUBSCRIPTION_HEADER: subscription_key},
+            timeout_seconds=timeout_seconds,
+            budget=budget or LocalRateBudget(self.system, 100, 300.0),
+            policy=policy,
+            counters=self.counters,
+            log=self.log,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._tokens = TokenCache(
+            oauth_client_credentials(
+                self._transport,
+                client_id=client_id,
+                client_secret=client_secret,
+                scope=subscription_key,
+            ),
+            margin_seconds=token_margin_seconds,
+            clock=clock,
+            log=self.log,
+            name="kroton token",
+        )
+        self._auth = self._tokens
+
+    # Look-ups: through Captação when configured, else this API.
+    def inscriptions_by_cpf(self, cpf: str) -> InscricoesByCpf:
+        if self._lookups is not None:
+            return self._lookups.inscriptions_by_cpf(cpf)
+        return super().inscriptions_by_cpf(cpf)
+
+    def enrolments_by_cpf(self, cpf: str) -> MatriculasByCpf:
+        if self._lookups is not None:
+            return self._lookups.enrolments_by_cpf(cpf)
+        return super().enrolments_by_cpf(cpf)
+
+    def inscription_status(self, inscricao_id: str, sistema: str) -> InscricaoStatus:
+        if self._lookups is not None:
+            return self._lookups.inscription_status(inscricao_id, sistema)
+        return super().inscription_status(inscricao_id, sistema)
+
+    def register(self, payload: Mapping[str, Any] | BaseModel) -> RegistrationResult:
+        """POST one enrolment payload; never re-sent by the client.
+
+        Returns Kroton's answer (``status`` NEW, PROCESSING or SUCCESS). Raises
+        :class:`KrotonRejected` for a refusal (422 invalid data, 409 CPF already inscribed —
+        see ``existing_inscricao_id``), :class:`OutcomeUnknown` when the POST may have been
+        processed without a readable answer (reconcile with :meth:`inscriptions_by_cpf`).
+        Under dry run, nothing is sent and the result has ``dry_run=True``.
+        """
+        if isinstance(payload, BaseModel):
+            body = payload.model_dump(mode="json", by_alias=True, exclude_none=True)
+        else:
+            body = copy.deepcopy(dict(payload))
+        personal = body.get("dadosPessoais") or {}
+        subject = mask_cpf(personal.get("cpf") if isinstance(personal, dict) else None)
+        if self.dry_run:
+            self.dry_run_payloads.append(copy.deepcopy(body))
+            self.counters.add("dry_run_payloads")
+            self.log.info(f"kroton.register [{subject}]: dry run, payload recorded, not sent")
+            return RegistrationResult(dry_run=True, payload=body)
+        answer_body = self._transport.call(
+            "register",
+            "POST",
+            PATHS["register"],
+            auth=self._auth,
+            json=body,
+            idempotent=False,
+            subject=subject,
+        )
+        try:
+            answer = parse_answer(RegistrationAnswer, answer_body, "kroton.register")
+        except MalformedResponse:
+            # Kroton accepted the request (2xx) but its answer is unusable: we do not know
+            # the inscription id, so this is an unknown outcome, not a failure to retry.
+            self.counters.add("unknown_outcomes")
+            message = f"kroton.register [{subject}]: answer unreadable, outcome unknown"
+            self.log.error(message)
+            raise OutcomeUnknown(message, endpoint="kroton.register", kind="malformed") from None
+        if not answer.success:
+            raise KrotonRejected(
+                endpoint=f"kroton.register [{subject}]",
+                status_code=200,
+                kroton_message=answer.message,
+                errors=answer.errors,
+                body=answer_body,
+            )
+        self.log.info(f"kroton.register [{subject}]: accepted, status {answer.status}")
+        return RegistrationResult(answer=answer, payload=body)
+
+    def health(self) -> HealthResult:
+        """Token obtainable and look-up endpoint reachable.
+
+        Costs two requests of the Kroton budget: a fresh token and a look-up of a synthetic
+        CPF (``HEALTH_CHECK_CPF``) on the main API.
+        """
+        try:
+            self._tokens.clear()
+            self._tokens.token()
+            CpfLookupMethods.inscriptions_by_cpf(self, HEALTH_CHECK_CPF)
+        except KrotonError as exc:
+            return HealthResult(system=self.system, ok=False, detail=str(exc))
+        return HealthResult(system=self.system, ok=True, detail="token obtained, look-up answered")
+
+    def close(self) -> None:
+        self._transport.http.close()
+
+    def __enter__(self) -> KrotonClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,58 @@
+"""Run the Alembic migrations that ship inside the package.
+
+Alembic is configured here, in code, so an installed wheel migrates a database with no
+``alembic.ini`` and no working-directory assumptions: the scripts are found next to this
+module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from kroton_pipeline.db.engine import make_engine, normalise_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic ``Config`` for the package's migrations, pointed at ``url``.
+
+    The URL travels in ``config.attributes`` rather than the ini options so that passwords
+    containing ``%`` need no escaping.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    if url is not None:
+        config.attributes["url"] = normalise_url(url)
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` up to ``revision`` (default: the latest)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` down to ``revision`` (``"base"`` drops everything)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def current(url: str) -> str | None:
+    """The revision the database at ``url`` is at, or ``None`` when it was never migrated."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head() -> str | None:
+    """The latest revision shipped with the package."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

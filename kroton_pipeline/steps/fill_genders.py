@@ -1,0 +1,122 @@
+"""fixData: fill in missing genders, set-based (SPEC §6 step 2).
+
+Order of evidence: other subscriptions with the same first name whose gender came from the
+export ← the IBGE census ``names`` table ← ``NI``. Each source only counts when its majority
+share reaches the configured ratio (default 0.9). Inferred genders never count as evidence
+for other leads, so one guess cannot spread. A lead whose gender stays ``NI`` cannot be sent
+to Kroton (it requires M/F) and ends ``register_failed`` with reason ``gender_unknown``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine, and_, func, select, text
+
+from kroton_pipeline.db.models import Subscription
+from kroton_pipeline.db.status_changes import transition_where
+from kroton_pipeline.domain.gender import GENDER_UNKNOWN
+from kroton_pipeline.domain.statuses import Status
+
+log = logging.getLogger(__name__)
+
+GENDER_UNKNOWN_REASON = "gender_unknown"
+
+_FROM_SUBSCRIPTIONS = text(
+    """
+    UPDATE subscriptions
+       SET gender = votes.gender, gender_source = 'subscriptions', updated_at = :now
+      FROM (
+            SELECT first_name,
+                   CASE WHEN SUM(CASE WHEN gender = 'M' THEN 1 ELSE 0 END) >=
+                             SUM(CASE WHEN gender = 'F' THEN 1 ELSE 0 END)
+                        THEN 'M' ELSE 'F' END AS gender,
+                   MAX(SUM(CASE WHEN gender = 'M' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN gender = 'F' THEN 1 ELSE 0 END)) * 1.0 / COUNT(*) AS share
+              FROM subscriptions
+             WHERE gender_source = 'export' AND gender IN ('M', 'F')
+               AND first_name IN (SELECT first_name FROM subscriptions
+                                   WHERE import_date = :import_date AND gender IS NULL)
+             GROUP BY first_name
+           ) AS votes
+     WHERE subscriptions.import_date = :import_date
+       AND subscriptions.gender IS NULL
+       AND subscriptions.first_name = votes.first_name
+       AND votes.share >= :min_ratio
+    """
+)
+
+_FROM_NAMES = text(
+    """
+    UPDATE subscriptions
+       SET gender = names.classification, gender_source = 'ibge', updated_at = :now
+      FROM names
+     WHERE subscriptions.import_date = :import_date
+       AND subscriptions.gender IS NULL
+       AND subscriptions.first_name = names.first_name
+       AND names.classification IN ('M', 'F')
+       AND COALESCE(names.ratio, 0) >= :min_ratio
+    """
+)
+
+_TO_UNKNOWN = text(
+    """
+    UPDATE subscriptions
+       SET gender = :unknown, gender_source = 'unknown', updated_at = :now
+     WHERE import_date = :import_date AND gender IS NULL
+    """
+)
+
+
+@dataclass
+class GenderFillResult:
+    import_date: date
+    from_subscriptions: int = 0
+    from_ibge: int = 0
+    unknown: int = 0
+    sent_to_register_failed: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+def _max_sql(engine: Engine, sql: str) -> str:
+    # SQLite's scalar MAX(a, b) is PostgreSQL's GREATEST(a, b).
+    return sql if engine.dialect.name == "sqlite" else sql.replace("MAX(SUM", "GREATEST(SUM")
+
+
+def fill_genders(
+    engine: Engine, import_date: date, min_ratio: float, run_id: str | None, now
+) -> GenderFillResult:
+    """Fill missing genders of ``import_date``'s leads and fail those that stay unknown."""
+    result = GenderFillResult(import_date)
+    params = {"import_date": import_date, "min_ratio": min_ratio, "now": now}
+    with engine.begin() as conn:
+        from_subs = text(_max_sql(engine, _FROM_SUBSCRIPTIONS.text))
+        result.from_subscriptions = conn.execute(from_subs, params).rowcount
+        result.from_ibge = conn.execute(_FROM_NAMES, params).rowcount
+        result.unknown = conn.execute(_TO_UNKNOWN, {**params, "unknown": GENDER_UNKNOWN}).rowcount
+        waiting = (Status.TO_SYNC.value, Status.COURSE_FAILED.value)
+        result.sent_to_register_failed = transition_where(
+            conn,
+            and_(
+                Subscription.import_date == import_date,
+                Subscription.gender == GENDER_UNKNOWN,
+                Subscription.status.in_(waiting),
+            ),
+            Status.REGISTER_FAILED,
+            GENDER_UNKNOWN_REASON,
+            run_id,
+        )
+        rows = conn.execute(
+            select(Subscription.gender_source, func.count())
+            .where(Subscription.import_date == import_date)
+            .group_by(Subscription.gender_source)
+        ).all()
+    result.sources = dict(Counter({str(source): int(count) for source, count in rows}))
+    log.info(
+        "fix_data %s: %d from subscriptions, %d from IBGE, %d unknown",
+        import_date, result.from_subscriptions, result.from_ibge, result.unknown,
+    )  # fmt: skip
+    return result

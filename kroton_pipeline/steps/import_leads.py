@@ -1,0 +1,198 @@
+"""Import one day's export: read, normalise, validate, reject with reasons, upsert by CPF.
+
+Every input row ends as a subscription or a rejection (rows in = imported + rejected), and
+re-importing the same date is idempotent: rejections of the date are replaced, leads already
+imported for the date are updated only while nothing has been done with them yet
+(``to_sync``), and a CPF imported on an earlier date is rejected rather than reset.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, delete, select
+
+from kroton_pipeline.db.models import ImportFile, LeadRejection, Subscription
+from kroton_pipeline.db.status_changes import record_created
+from kroton_pipeline.db.upserts import chunked, insert_rows, upsert_rows
+from kroton_pipeline.domain.leads import DefaultAddress, check_columns, normalise_leads
+from kroton_pipeline.domain.rejections import RejectionReason
+from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.landing import ExportFile, read_export_bytes, sha256_of
+from kroton_pipeline.settings import BusinessRules
+from kroton_pipeline.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTION_FIELDS = (
+    "cpf", "user_name", "first_name", "gender", "birthday", "email", "area_code",
+    "phone_number", "cep", "street", "number", "city", "uf", "address_defaulted",
+    "address_issue", "course_name", "unit_id", "course_type", "modality", "monthly_price",
+    "capture_period", "system", "campus", "row_number",
+)  # fmt: skip
+
+
+@dataclass
+class ImportResult:
+    """What one import did, for the asset's metadata and checks."""
+
+    import_date: date
+    file_name: str
+    sha256: str
+    rows_in: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    address_defaulted: int = 0
+    rejections_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def balanced(self) -> bool:
+        """Rows in = imported + rejected."""
+        return self.rows_in == self.imported + self.rejected
+
+
+def _python_value(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = frame.loc[:, list(columns)].to_dict("records")
+    return [{key: _python_value(value) for key, value in row.items()} for row in rows]
+
+
+def import_export(
+    engine: Engine,
+    export: ExportFile,
+    rules: BusinessRules,
+    run_id: str | None,
+    default_address: DefaultAddress | None = None,
+    content: bytes | None = None,
+) -> ImportResult:
+    """Import ``export`` into the database and return what happened.
+
+    Raises ``MissingColumnsError`` (naming the columns) before anything is written when a
+    required column is absent, and ``ExportUnreadable`` for a file that is not CSV/Parquet.
+    """
+    started = time.monotonic()
+    content = export.read_bytes() if content is None else content
+    raw = read_export_bytes(content, export.fmt, export.name)
+    check_columns(raw)
+    import_date = export.import_date
+    result = ImportResult(import_date, export.name, sha256_of(content), rows_in=len(raw))
+    normalised = normalise_leads(
+        raw, import_date=import_date, rules=rules, default_address=default_address or DefaultAddress()
+    )
+    valid, rejected = normalised.valid, normalised.rejected
+    now = utcnow()
+
+    with engine.begin() as conn:
+        existing: dict[str, tuple[int, date, str]] = {}
+        table = Subscription.__table__
+        for chunk in chunked(valid["cpf"].tolist(), 5000):
+            query = select(table.c.cpf, table.c.id, table.c.import_date, table.c.status).where(
+                table.c.cpf.in_(chunk)
+            )
+            for cpf, sub_id, sub_date, status in conn.execute(query):
+                existing[cpf] = (sub_id, sub_date, status)
+
+        earlier = valid["cpf"].map(lambda cpf: cpf in existing and existing[cpf][1] != import_date)
+        same_day = valid["cpf"].map(lambda cpf: cpf in existing and existing[cpf][1] == import_date)
+        rejections = _rejection_rows(rejected, valid[earlier], import_date, now)
+
+        new_rows = _records(valid[~earlier & ~same_day], SUBSCRIPTION_FIELDS)
+        for row in new_rows:
+            row["gender_source"] = "export" if row["gender"] else None
+            row.update(import_date=import_date, status=Status.TO_SYNC.value, attempts=0,
+                       created_at=now, updated_at=now)  # fmt: skip
+        if new_rows:
+            inserted = conn.execute(
+                table.insert().returning(table.c.id), new_rows
+            ).scalars().all()  # fmt: skip
+            record_created(conn, list(inserted), run_id, now=now)
+        result.created = len(new_rows)
+
+        # Same date imported again: refresh the data of leads nothing has happened to yet.
+        again = valid[same_day]
+        refreshable = again["cpf"].map(lambda cpf: existing[cpf][2] == Status.TO_SYNC.value)
+        refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
+        for row in refresh_rows:
+            row["gender_source"] = "export" if row["gender"] else None
+            row["updated_at"] = now
+        if refresh_rows:
+            upsert_rows(conn, table, refresh_rows, ["cpf"])
+        result.updated = len(refresh_rows)
+        result.unchanged = len(again) - len(refresh_rows)
+
+        conn.execute(delete(LeadRejection).where(LeadRejection.import_date == import_date))
+        insert_rows(conn, LeadRejection, rejections)
+        result.rejected = len(rejections)
+        result.rejections_by_reason = dict(Counter(row["reason"] for row in rejections))
+        result.address_defaulted = int(valid["address_defaulted"].sum()) if len(valid) else 0
+        result.seconds = time.monotonic() - started
+
+        upsert_rows(
+            conn,
+            ImportFile,
+            [{
+                "import_date": import_date, "file_name": export.name, "sha256": result.sha256,
+                "rows_in": result.rows_in, "imported": result.imported,
+                "rejected": result.rejected, "run_id": run_id, "imported_at": now,
+            }],  # fmt: skip
+            ["import_date"],
+        )
+    log.info(
+        "import %s: %d rows in, %d imported (%d new), %d rejected",
+        import_date, result.rows_in, result.imported, result.created, result.rejected,
+    )  # fmt: skip
+    return result
+
+
+def _rejection_rows(
+    rejected: pd.DataFrame, already_imported: pd.DataFrame, import_date: date, now: datetime
+) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "import_date": import_date,
+            "row_number": int(row["row_number"]),
+            "reason": str(row["reason"]),
+            "detail": row.get("detail"),
+            "cpf": _python_value(row.get("cpf")),
+            "raw": row.get("raw"),
+            "created_at": now,
+        }
+        for row in rejected.to_dict("records")
+    ]
+    reason = RejectionReason.CPF_ALREADY_IMPORTED
+    for row in already_imported.to_dict("records"):
+        rows.append({
+            "import_date": import_date, "row_number": int(row["row_number"]),
+            "reason": reason.value, "detail": "CPF imported on an earlier date",
+            "cpf": row["cpf"], "raw": _raw_of(row), "created_at": now,
+        })  # fmt: skip
+    return rows
+
+
+def _raw_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: None if value is None else str(value) for key, value in row.items()}
+
