@@ -47,7 +47,7 @@ class _ApiResource(ConfigurableResource):
 
     _system = ""
 
-    def _budget(self):  # noqa: ANN202 - a RateBudget
+    def _budget(self):
         return make_budget(
             self.database_url,
             self.rate_bucket or self._system,
@@ -126,7 +126,9 @@ class KrotonResource(_ApiResource):
     client_secret: str
     subscription_key: str
     dry_run: bool = Field(False, description="Send no mutating request; record the payloads.")
-    token_margin_seconds: float = Field(30.0, description="Renew the token this long before expiry.")
+    token_margin_seconds: float = Field(
+        30.0, description="Renew the token this long before expiry."
+    )
     lookups_via_captacao: bool = False
     captacao: CaptacaoResource | None = None
 

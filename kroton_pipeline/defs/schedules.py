@@ -43,14 +43,18 @@ def retry_transient_failures(
     tick = context.scheduled_execution_time.astimezone(SAO_PAULO)
     oldest = (tick - timedelta(days=90)).date()
     with database.get_engine().connect() as conn:
-        dates = conn.execute(
-            select(distinct(Subscription.import_date))
-            .where(
-                Subscription.status.in_(retryable),
-                or_(Subscription.import_date >= oldest),
+        dates = (
+            conn.execute(
+                select(distinct(Subscription.import_date))
+                .where(
+                    Subscription.status.in_(retryable),
+                    or_(Subscription.import_date >= oldest),
+                )
+                .order_by(Subscription.import_date)
             )
-            .order_by(Subscription.import_date)
-        ).scalars().all()  # fmt: skip
+            .scalars()
+            .all()
+        )
     if not dates:
         return dg.SkipReason("no lead waits for a retry")
     stamp = tick.strftime("%Y-%m-%dT%H")

@@ -13,8 +13,9 @@ import pandas as pd
 
 # The 26 states and the Federal District.
 VALID_UFS: frozenset[str] = frozenset(
-    "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
-)
+    ["AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA",
+     "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"]
+)  # fmt: skip
 # Portuguese particles stay lower-case when a name is re-capitalised ("João da Silva").
 NAME_PARTICLES: tuple[str, ...] = ("Da", "Das", "De", "Del", "Di", "Do", "Dos", "Du", "E")
 

@@ -48,7 +48,8 @@ REJECTED_COLUMNS: tuple[str, ...] = ("row_number", "reason", "detail", "cpf", "r
 R = RejectionReason
 # Columns whose inner whitespace is collapsed, and columns that are only stripped (the
 # remaining ones, cpf, email and phone, have their own normalisers).
-_FREE_TEXT_COLUMNS = ("user_name", "street", "number", "city", "course_name", "course_type", "campus")
+_FREE_TEXT_COLUMNS = ("user_name", "street", "number", "city", "course_name", "course_type",
+                      "campus")  # fmt: skip
 _CODE_COLUMNS = ("cpf", "birthday", "cep", "uf", "unit_id", "modality", "monthly_price",
                  "capture_period", "system")  # fmt: skip
 
@@ -102,7 +103,7 @@ def normalise_leads(
     *,
     import_date: date,
     rules: BusinessRules,
-    default_address: DefaultAddress = DefaultAddress(),  # noqa: B008 - frozen, shared safely
+    default_address: DefaultAddress = DefaultAddress(),  # frozen: sharing it is safe
     known_modalities: frozenset[str] = DEFAULT_MODALITIES,
 ) -> NormalisedLeads:
     """Normalise and validate an export read with every column as text.
@@ -123,28 +124,28 @@ def normalise_leads(
     cpf = cpf_digits_column(frame["cpf"])
     repeated, check_ok = cpf_check_column(cpf)
     checks += [
-        (col["cpf"].isna().to_numpy(), R.invalid_cpf, "cpf is empty"),
-        (cpf.isna().to_numpy(), R.invalid_cpf, "cpf does not have exactly 11 digits"),
-        (repeated, R.invalid_cpf, "cpf has all digits equal"),
-        (~check_ok, R.invalid_cpf, "cpf check digits do not match"),
+        (col["cpf"].isna().to_numpy(), R.INVALID_CPF, "cpf is empty"),
+        (cpf.isna().to_numpy(), R.INVALID_CPF, "cpf does not have exactly 11 digits"),
+        (repeated, R.INVALID_CPF, "cpf has all digits equal"),
+        (~check_ok, R.INVALID_CPF, "cpf check digits do not match"),
     ]
 
     name = col["user_name"]
     checks += [
-        (name.isna().to_numpy(), R.missing_name, "name is empty"),
-        (~fields.has_letters(name), R.missing_name, "name has no letters"),
+        (name.isna().to_numpy(), R.MISSING_NAME, "name is empty"),
+        (~fields.has_letters(name), R.MISSING_NAME, "name has no letters"),
     ]
 
     birth = fields.Birthdays(col["birthday"], import_date)
     checks += [
-        (col["birthday"].isna().to_numpy(), R.invalid_birthday, "birth date is empty"),
-        (~birth.matched, R.invalid_birthday, "birth date is not YYYY-MM-DD or DD/MM/YYYY"),
-        (~birth.real, R.invalid_birthday, "birth date is not a calendar date"),
-        (birth.before_1900, R.birthday_before_1900, "birth date before 1900"),
-        (birth.in_future, R.birthday_in_future, "birth date after the import date"),
+        (col["birthday"].isna().to_numpy(), R.INVALID_BIRTHDAY, "birth date is empty"),
+        (~birth.matched, R.INVALID_BIRTHDAY, "birth date is not YYYY-MM-DD or DD/MM/YYYY"),
+        (~birth.real, R.INVALID_BIRTHDAY, "birth date is not a calendar date"),
+        (birth.before_1900, R.BIRTHDAY_BEFORE_1900, "birth date before 1900"),
+        (birth.in_future, R.BIRTHDAY_IN_FUTURE, "birth date after the import date"),
         (
             (birth.age < rules.min_age) | (birth.age > rules.max_age),
-            R.age_out_of_range,
+            R.AGE_OUT_OF_RANGE,
             f"age outside {rules.min_age}-{rules.max_age} years",
         ),
     ]
@@ -152,19 +153,19 @@ def normalise_leads(
     email = frame["email"].astype("str").str.strip()
     email = email.where(email != "")
     checks += [
-        (email.isna().to_numpy(), R.invalid_email, "e-mail is empty"),
-        (~email_valid_column(email), R.invalid_email, "e-mail is not a valid address"),
+        (email.isna().to_numpy(), R.INVALID_EMAIL, "e-mail is empty"),
+        (~email_valid_column(email), R.INVALID_EMAIL, "e-mail is not a valid address"),
     ]
 
     ddd, phone = split_phone_columns(frame["area_code"], frame["phone_number"])
     checks += [
-        (((ddd == "") & (phone == "")).to_numpy(), R.invalid_phone, "phone is empty"),
-        (~fields.bool_array(ddd.isin(VALID_DDDS)), R.invalid_phone, "DDD is not a Brazilian DDD"),
-        (~phone_valid_column(ddd, phone), R.invalid_phone, "number is not 8-9 valid digits"),
+        (((ddd == "") & (phone == "")).to_numpy(), R.INVALID_PHONE, "phone is empty"),
+        (~fields.bool_array(ddd.isin(VALID_DDDS)), R.INVALID_PHONE, "DDD is not a Brazilian DDD"),
+        (~phone_valid_column(ddd, phone), R.INVALID_PHONE, "number is not 8-9 valid digits"),
     ]
 
     checks += [
-        (col[c].isna().to_numpy(), R.missing_course_data, f"{c.replace('_', ' ')} is empty")
+        (col[c].isna().to_numpy(), R.MISSING_COURSE_DATA, f"{c.replace('_', ' ')} is empty")
         for c in ("course_name", "course_type", "campus")
     ]
     unit_ok, unit_id = fields.whole_numbers(col["unit_id"])
@@ -174,16 +175,18 @@ def normalise_leads(
     modality = col["modality"].str.lower().map(canonical).astype("str")
     system = col["system"].str.upper()
     checks += [
-        (~unit_ok | (unit_id <= 0), R.invalid_unit_id, "unit id is not a positive whole number"),
-        (~price_ok, R.invalid_price, "monthly price is not a positive number"),
-        (~period_ok, R.invalid_capture_period, "capture period is not a whole number"),
-        (modality.isna().to_numpy(), R.invalid_modality, "modality is not a known modality"),
-        (~fields.bool_array(system.isin(SYSTEMS)), R.invalid_system, "system is not OLIMPO or COLABORAR"),
+        (~unit_ok | (unit_id <= 0), R.INVALID_UNIT_ID, "unit id is not a positive whole number"),
+        (~price_ok, R.INVALID_PRICE, "monthly price is not a positive number"),
+        (~period_ok, R.INVALID_CAPTURE_PERIOD, "capture period is not a whole number"),
+        (modality.isna().to_numpy(), R.INVALID_MODALITY, "modality is not a known modality"),
+        (~fields.bool_array(system.isin(SYSTEMS)), R.INVALID_SYSTEM,
+         "system is not OLIMPO or COLABORAR"),
     ]  # fmt: skip
 
     conditions = [mask for mask, _, _ in checks]
-    reason = np.select(conditions, [str(r) for _, r, _ in checks], default="")
-    detail = np.select(conditions, [d for _, _, d in checks], default="")
+    # Object arrays: a fixed-width numpy string would truncate the details written later.
+    reason = np.select(conditions, [str(r) for _, r, _ in checks], default="").astype(object)
+    detail = np.select(conditions, [d for _, _, d in checks], default="").astype(object)
     _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail)
     keep = reason == ""
 
@@ -212,7 +215,8 @@ def normalise_leads(
         columns=list(VALID_COLUMNS),
     )
     valid = _sorted(valid[keep])
-    return NormalisedLeads(valid=valid, rejected=_rejections(frame, cpf, row_number, reason, detail))
+    rejected = _rejections(frame, cpf, row_number, reason, detail)
+    return NormalisedLeads(valid=valid, rejected=rejected)
 
 
 def _reject_duplicates(
@@ -225,10 +229,11 @@ def _reject_duplicates(
     duplicated = cpfs.duplicated(keep="first").to_numpy()
     if not duplicated.any():
         return
-    first_row = pd.Series(row_number[candidates]).groupby(cpfs.to_numpy()).transform("min")
+    rows = row_number[candidates]
+    first_row = dict(zip(cpfs[~duplicated], rows[~duplicated], strict=True))
     later = candidates[duplicated]
-    reason[later] = str(R.duplicate_cpf_in_file)
-    detail[later] = [f"same cpf as row {n}" for n in first_row.to_numpy()[duplicated]]
+    reason[later] = str(R.DUPLICATE_CPF_IN_FILE)
+    detail[later] = [f"same cpf as row {first_row[c]}" for c in cpfs[duplicated]]
 
 
 def _addresses(col: dict[str, pd.Series], default: DefaultAddress) -> dict[str, object]:

@@ -59,7 +59,9 @@ def is_valid_phone(ddd: str, number: str) -> bool:
     return bool(_PHONE_RE.fullmatch(ddd + number))
 
 
-def split_phone_columns(area_code: pd.Series, phone_number: pd.Series) -> tuple[pd.Series, pd.Series]:
+def split_phone_columns(
+    area_code: pd.Series, phone_number: pd.Series
+) -> tuple[pd.Series, pd.Series]:
     """Vectorised :func:`split_phone`: two ``str`` series of digits ("" where nothing)."""
     area = area_code.astype("str").str.replace(r"[^0-9]", "", regex=True).fillna("")
     number = phone_number.astype("str").str.replace(r"[^0-9]", "", regex=True).fillna("")
@@ -72,9 +74,7 @@ def split_phone_columns(area_code: pd.Series, phone_number: pd.Series) -> tuple[
     number = number.mask(country, number.str.slice(2)).mask(trunk, number.str.slice(1))
     number_len = number.str.len().to_numpy()
     head = number.str.slice(0, 2)
-    has_ddd = np.isin(number_len, (10, 11)) & (
-        (area == "").to_numpy() | (head == area).to_numpy()
-    )
+    has_ddd = np.isin(number_len, (10, 11)) & ((area == "").to_numpy() | (head == area).to_numpy())
     area = area.mask(has_ddd, head)
     number = number.mask(has_ddd, number.str.slice(2))
     return area, number

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+
+# Kroton works on Brasília time (no daylight saving since 2019).
+BRASILIA = timezone(timedelta(hours=-3))
 
 
 class SandboxClock:
@@ -32,8 +35,8 @@ class SandboxClock:
         return self.now()
 
     def today(self) -> date:
-        """The sandbox's current date (UTC)."""
-        return datetime.fromtimestamp(self.now(), UTC).date()
+        """The sandbox's current date in Brasília, which decides whether an offer is open."""
+        return datetime.fromtimestamp(self.now(), BRASILIA).date()
 
 
 def iso_timestamp(unix: float) -> str:

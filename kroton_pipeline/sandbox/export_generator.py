@@ -16,6 +16,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,13 @@ def catalog_searches(catalog: Catalog, today: date) -> list[CatalogSearch]:
     return list(seen.values())
 
 
+@cache
+def _bundled_searches(today: date) -> tuple[CatalogSearch, ...]:
+    return tuple(catalog_searches(Catalog(), today))
+
+
 def _pick_searches(rng: random.Random, today: date, count: int) -> list[CatalogSearch]:
-    available = catalog_searches(Catalog(), today)
+    available = _bundled_searches(today)
     rich = [s for s in available if s.usable_offers >= 2]
     thin = [s for s in available if s.usable_offers < 2]
     n_thin = min(len(thin), max(1, round(count * THIN_SEARCH_SHARE)))

@@ -22,6 +22,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes; without NODELAY, Nagle plus delayed ACKs
+        # add ~40 ms to every kept-alive request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, open_=True)
 
     def finish(self) -> None:
@@ -123,7 +126,7 @@ class SandboxServer:
         self._httpd = _HTTPServer((self.host, self._requested_port), self.app)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name=f"kroton-sandbox-{self.port}",
             daemon=True,
         )

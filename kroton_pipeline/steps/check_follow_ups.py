@@ -42,7 +42,9 @@ class FollowUpResult:
     seconds: float = 0.0
 
 
-def due_leads(engine: Engine, snapshot_date: date, limit: int | None = None) -> list[dict[str, Any]]:
+def due_leads(
+    engine: Engine, snapshot_date: date, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Tracked leads due on ``snapshot_date``: pending first, then oldest last check first."""
     query = (
         select(Subscription)
@@ -98,7 +100,10 @@ def check_follow_ups(
                 conn.execute(
                     update(Subscription)
                     .where(Subscription.id == lead["id"])
-                    .values(attempts=Subscription.attempts + 1, last_error=f"checker: {type(exc).__name__}")
+                    .values(
+                        attempts=Subscription.attempts + 1,
+                        last_error=f"checker: {type(exc).__name__}",
+                    )
                 )
             continue
         result.checked += 1
@@ -121,12 +126,17 @@ def check_follow_ups(
             upsert_rows(
                 conn,
                 FollowUpSnapshot,
-                [{
-                    "subscription_id": lead["id"], "snapshot_date": snapshot_date,
-                    "classification": view.classification if view else None,
-                    "processing_status": view.processing if view else None,
-                    "internal_status": internal, "source": source, "created_at": now,
-                }],  # fmt: skip
+                [
+                    {
+                        "subscription_id": lead["id"],
+                        "snapshot_date": snapshot_date,
+                        "classification": view.classification if view else None,
+                        "processing_status": view.processing if view else None,
+                        "internal_status": internal,
+                        "source": source,
+                        "created_at": now,
+                    }
+                ],
                 ["subscription_id", "snapshot_date"],
             )
             following = next_check_on(lead.get("registered_at"), snapshot_date)
@@ -142,6 +152,10 @@ def check_follow_ups(
     result.seconds = time.monotonic() - started
     log.info(
         "checker %s: %d due, %d checked, changes %s, %d unknown classifications",
-        snapshot_date, result.due, result.checked, result.changed, result.unknown_classifications,
-    )  # fmt: skip
+        snapshot_date,
+        result.due,
+        result.checked,
+        result.changed,
+        result.unknown_classifications,
+    )
     return result

@@ -117,6 +117,9 @@ def fill_genders(
     result.sources = dict(Counter({str(source): int(count) for source, count in rows}))
     log.info(
         "fix_data %s: %d from subscriptions, %d from IBGE, %d unknown",
-        import_date, result.from_subscriptions, result.from_ibge, result.unknown,
-    )  # fmt: skip
+        import_date,
+        result.from_subscriptions,
+        result.from_ibge,
+        result.unknown,
+    )
     return result

@@ -31,11 +31,31 @@ from kroton_pipeline.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 SUBSCRIPTION_FIELDS = (
-    "cpf", "user_name", "first_name", "gender", "birthday", "email", "area_code",
-    "phone_number", "cep", "street", "number", "city", "uf", "address_defaulted",
-    "address_issue", "course_name", "unit_id", "course_type", "modality", "monthly_price",
-    "capture_period", "system", "campus", "row_number",
-)  # fmt: skip
+    "cpf",
+    "user_name",
+    "first_name",
+    "gender",
+    "birthday",
+    "email",
+    "area_code",
+    "phone_number",
+    "cep",
+    "street",
+    "number",
+    "city",
+    "uf",
+    "address_defaulted",
+    "address_issue",
+    "course_name",
+    "unit_id",
+    "course_type",
+    "modality",
+    "monthly_price",
+    "capture_period",
+    "system",
+    "campus",
+    "row_number",
+)
 
 
 @dataclass
@@ -101,7 +121,10 @@ def import_export(
     import_date = export.import_date
     result = ImportResult(import_date, export.name, sha256_of(content), rows_in=len(raw))
     normalised = normalise_leads(
-        raw, import_date=import_date, rules=rules, default_address=default_address or DefaultAddress()
+        raw,
+        import_date=import_date,
+        rules=rules,
+        default_address=default_address or DefaultAddress(),
     )
     valid, rejected = normalised.valid, normalised.rejected
     now = utcnow()
@@ -123,12 +146,15 @@ def import_export(
         new_rows = _records(valid[~earlier & ~same_day], SUBSCRIPTION_FIELDS)
         for row in new_rows:
             row["gender_source"] = "export" if row["gender"] else None
-            row.update(import_date=import_date, status=Status.TO_SYNC.value, attempts=0,
-                       created_at=now, updated_at=now)  # fmt: skip
+            row.update(
+                import_date=import_date,
+                status=Status.TO_SYNC.value,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
         if new_rows:
-            inserted = conn.execute(
-                table.insert().returning(table.c.id), new_rows
-            ).scalars().all()  # fmt: skip
+            inserted = conn.execute(table.insert().returning(table.c.id), new_rows).scalars().all()
             record_created(conn, list(inserted), run_id, now=now)
         result.created = len(new_rows)
 
@@ -154,17 +180,28 @@ def import_export(
         upsert_rows(
             conn,
             ImportFile,
-            [{
-                "import_date": import_date, "file_name": export.name, "sha256": result.sha256,
-                "rows_in": result.rows_in, "imported": result.imported,
-                "rejected": result.rejected, "run_id": run_id, "imported_at": now,
-            }],  # fmt: skip
+            [
+                {
+                    "import_date": import_date,
+                    "file_name": export.name,
+                    "sha256": result.sha256,
+                    "rows_in": result.rows_in,
+                    "imported": result.imported,
+                    "rejected": result.rejected,
+                    "run_id": run_id,
+                    "imported_at": now,
+                }
+            ],
             ["import_date"],
         )
     log.info(
         "import %s: %d rows in, %d imported (%d new), %d rejected",
-        import_date, result.rows_in, result.imported, result.created, result.rejected,
-    )  # fmt: skip
+        import_date,
+        result.rows_in,
+        result.imported,
+        result.created,
+        result.rejected,
+    )
     return result
 
 
@@ -185,14 +222,19 @@ def _rejection_rows(
     ]
     reason = RejectionReason.CPF_ALREADY_IMPORTED
     for row in already_imported.to_dict("records"):
-        rows.append({
-            "import_date": import_date, "row_number": int(row["row_number"]),
-            "reason": reason.value, "detail": "CPF imported on an earlier date",
-            "cpf": row["cpf"], "raw": _raw_of(row), "created_at": now,
-        })  # fmt: skip
+        rows.append(
+            {
+                "import_date": import_date,
+                "row_number": int(row["row_number"]),
+                "reason": reason.value,
+                "detail": "CPF imported on an earlier date",
+                "cpf": row["cpf"],
+                "raw": _raw_of(row),
+                "created_at": now,
+            }
+        )
     return rows
 
 
 def _raw_of(row: dict[str, Any]) -> dict[str, Any]:
     return {key: None if value is None else str(value) for key, value in row.items()}
-

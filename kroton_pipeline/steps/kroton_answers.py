@@ -37,7 +37,10 @@ class KrotonView:
 
     @property
     def unknown_classification(self) -> bool:
-        return self.classification is not None and status_for_classification(self.classification) is None
+        return (
+            self.classification is not None
+            and status_for_classification(self.classification) is None
+        )
 
 
 def _classification(item: dict[str, Any]) -> str | None:

@@ -51,16 +51,23 @@ def record_view(
     upsert_rows(
         conn,
         FollowUp,
-        [{
-            "subscription_id": sub_id,
-            "kroton_subscription_id": view.inscription_id,
-            "kroton_subscription_dealer_id": view.dealer_id,
-            "source": source,
-            "created_at": now,
-            "updated_at": now,
-        }],  # fmt: skip
+        [
+            {
+                "subscription_id": sub_id,
+                "kroton_subscription_id": view.inscription_id,
+                "kroton_subscription_dealer_id": view.dealer_id,
+                "source": source,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
         ["subscription_id"],
-        update_cols=["kroton_subscription_id", "kroton_subscription_dealer_id", "source", "updated_at"],
+        update_cols=[
+            "kroton_subscription_id",
+            "kroton_subscription_dealer_id",
+            "source",
+            "updated_at",
+        ],
     )
     values: dict[str, Any] = {"last_check": now, "updated_at": now}
     if view.inscription_id:
@@ -74,15 +81,18 @@ def record_view(
     if view.status is None:
         log.warning(
             "subscription %s: unknown Kroton classification %r, status kept",
-            sub_id, view.classification,
-        )  # fmt: skip
+            sub_id,
+            view.classification,
+        )
     else:
         path = status_path(current, view.status)
         if path is None:
             log.warning(
                 "subscription %s: Kroton reports %s while the lead is %s; status kept",
-                sub_id, view.status, current,
-            )  # fmt: skip
+                sub_id,
+                view.status,
+                current,
+            )
         else:
             for step in path:
                 apply_status_changes(conn, [StatusChange(sub_id, step, reason)], run_id, now=now)

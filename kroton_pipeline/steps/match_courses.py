@@ -67,13 +67,17 @@ def match_courses(
     started = time.monotonic()
     result = CourseMatchResult(import_date)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(Subscription).where(
-                Subscription.import_date == import_date,
-                Subscription.status.in_(WAITING_FOR_COURSES),
-                Subscription.gender != GENDER_UNKNOWN,
+        rows = (
+            conn.execute(
+                select(Subscription).where(
+                    Subscription.import_date == import_date,
+                    Subscription.status.in_(WAITING_FOR_COURSES),
+                    Subscription.gender != GENDER_UNKNOWN,
+                )
             )
-        ).mappings().all()  # fmt: skip
+            .mappings()
+            .all()
+        )
     groups: dict[CourseSearch, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[CourseSearch.from_row(row)].append(dict(row))
@@ -104,9 +108,13 @@ def match_courses(
     result.seconds = time.monotonic() - started
     log.info(
         "sync_courses %s: %d leads, %d searches, %d to_register, %d empty, %d failed",
-        import_date, result.leads, result.searches, result.to_register,
-        result.empty_course, result.course_failed,
-    )  # fmt: skip
+        import_date,
+        result.leads,
+        result.searches,
+        result.to_register,
+        result.empty_course,
+        result.course_failed,
+    )
     return result
 
 
@@ -127,14 +135,20 @@ def _record_options(
                 CourseOption,
                 [
                     {
-                        "subscription_id": sub_id, "rank": rank, "offer_id": str(offer["id"]),
-                        "offer": offer, "query": query, "searched_at": searched_at,
-                    }  # fmt: skip
+                        "subscription_id": sub_id,
+                        "rank": rank,
+                        "offer_id": str(offer["id"]),
+                        "offer": offer,
+                        "query": query,
+                        "searched_at": searched_at,
+                    }
                     for sub_id in ids
                     for rank, offer in enumerate(options, start=1)
                 ],
             )
-            changes = [StatusChange(sub_id, Status.TO_REGISTER, "two offers found") for sub_id in ids]
+            changes = [
+                StatusChange(sub_id, Status.TO_REGISTER, "two offers found") for sub_id in ids
+            ]
         else:
             changes = [
                 StatusChange(sub_id, Status.EMPTY_COURSE, "fewer than two offers in the catalog")
@@ -143,12 +157,19 @@ def _record_options(
         apply_status_changes(conn, changes, run_id)
 
 
-def _record_failure(engine: Engine, leads: list[dict[str, Any]], kind: str, run_id: str | None) -> None:
+def _record_failure(
+    engine: Engine, leads: list[dict[str, Any]], kind: str, run_id: str | None
+) -> None:
     ids = [lead["id"] for lead in leads]
     with engine.begin() as conn:
         first_time = [lead["id"] for lead in leads if lead["status"] == Status.TO_SYNC.value]
         apply_status_changes(
-            conn, [StatusChange(sub_id, Status.COURSE_FAILED, f"catalog: {kind}") for sub_id in first_time], run_id
+            conn,
+            [
+                StatusChange(sub_id, Status.COURSE_FAILED, f"catalog: {kind}")
+                for sub_id in first_time
+            ],
+            run_id,
         )
         # After the status change (which resets attempts) so that this failure counts.
         conn.execute(

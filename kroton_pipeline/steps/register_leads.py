@@ -78,7 +78,7 @@ def _options(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
             select(CourseOption.subscription_id, CourseOption.offer_id, CourseOption.offer)
             .where(CourseOption.subscription_id.in_(ids))
             .order_by(CourseOption.subscription_id, CourseOption.rank)
-        ).all()  # fmt: skip
+        ).all()
     for sub_id, offer_id, offer in rows:
         options.setdefault(sub_id, []).append({"id": offer_id, **(offer or {})})
     return options
@@ -257,7 +257,9 @@ class _Registrar:
         for done, lead in enumerate(leads, start=1):
             try:
                 answer = as_json(
-                    self.kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
+                    self.kroton.inscription_status(
+                        lead["kroton_subscription_id"], lead["kroton_system"]
+                    )
                 )
             except AuthenticationFailed:
                 raise
@@ -269,7 +271,13 @@ class _Registrar:
             now = utcnow()
             with self.engine.begin() as conn:
                 status = record_view(
-                    conn, lead, view_of(answer), answer, "pending inscription processed", self.run_id, now
+                    conn,
+                    lead,
+                    view_of(answer),
+                    answer,
+                    "pending inscription processed",
+                    self.run_id,
+                    now,
                 )
             if status is not None and status is not Status.AWAITING_REGISTER:
                 self.result.resolved_pending += 1
@@ -311,7 +319,11 @@ def register_leads(
     result.seconds = time.monotonic() - started
     log.info(
         "register %s: %d leads, %d found at Kroton, %d posted, %d unknown, outcomes %s",
-        import_date, result.leads, result.found_at_kroton, result.posted,
-        result.unknown_outcomes, result.outcomes,
-    )  # fmt: skip
+        import_date,
+        result.leads,
+        result.found_at_kroton,
+        result.posted,
+        result.unknown_outcomes,
+        result.outcomes,
+    )
     return result

@@ -64,7 +64,7 @@ def create_budget_tables(url: str) -> None:
         try:
             upgrade(url)
             return
-        except Exception:  # noqa: BLE001 - fall back to the models while migrations settle
+        except Exception:
             pass
     engine = make_engine(url)
     Base.metadata.create_all(engine, tables=[Base.metadata.tables["rate_limit_events"]])
@@ -74,7 +74,9 @@ def create_budget_tables(url: str) -> None:
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     """A fresh sandbox with a generous rate limit and a short hold for injected timeouts."""
-    with SandboxServer(port=0, seed=SEED, rate_limit=1000, rate_window=300, timeout_seconds=2) as sb:
+    with SandboxServer(
+        port=0, seed=SEED, rate_limit=1000, rate_window=300, timeout_seconds=2
+    ) as sb:
         yield sb
 
 
@@ -93,7 +95,7 @@ def postgres_url() -> Iterator[str]:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "no PostgreSQL"
+    except Exception as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL unreachable in CI: {type(exc).__name__}")
         pytest.skip("PostgreSQL unreachable")

@@ -65,11 +65,19 @@ def test_nested_bool_must_filter_should_must_not() -> None:
     query = {
         "bool": {
             "filter": [{"term": {"ativa": True}}],
-            "must": [{"bool": {"should": [{"term": {"sistema": "OLIMPO"}},
-                                          {"match": {"dsCurso": "sistemas"}}]}}],
+            "must": [
+                {
+                    "bool": {
+                        "should": [
+                            {"term": {"sistema": "OLIMPO"}},
+                            {"match": {"dsCurso": "sistemas"}},
+                        ]
+                    }
+                }
+            ],
             "must_not": [{"range": {"vlMensalidadeDe": {"gt": 1000}}}],
         }
-    }  # fmt: skip
+    }
     assert matches(query)
     assert not matches({"bool": {"must_not": [{"match": {"ativa": True}}]}})
     assert not matches({"bool": {"should": [{"term": {"sistema": "OLIMPO"}}]}})
@@ -111,8 +119,9 @@ def test_bundled_catalog_shape() -> None:
 
 def test_most_pipeline_searches_find_two_offers_some_fewer() -> None:
     catalog = Catalog()
-    counts = [len(search(pipeline_query(o, "2026-11-29"), catalog.offers, TODAY))
-              for o in catalog.offers]  # fmt: skip
+    counts = [
+        len(search(pipeline_query(o, "2026-11-29"), catalog.offers, TODAY)) for o in catalog.offers
+    ]
     assert sum(c >= 2 for c in counts) / len(counts) > 0.7
     assert any(c < 2 for c in counts)
 
@@ -131,10 +140,23 @@ def test_search_over_http_with_the_pipeline_query(catalog_client: httpx.Client) 
     hit = result["hits"]["hits"][0]
     assert hit["_id"] == hit["_source"]["id"]
     assert hit["_source"]["dsCurso"] == offer["dsCurso"]
-    assert set(hit["_source"]) >= {"id", "dsCurso", "dsTipoCurso", "dsModalidade",
-                                   "vlMensalidadeDe", "dtTerminoInscricao", "ativa",
-                                   "periodoCaptacao", "sistema", "idUnidadeOrigem",
-                                   "nmUnidade", "dsTurno", "nmCampus", "cidade", "uf"}  # fmt: skip
+    assert set(hit["_source"]) >= {
+        "id",
+        "dsCurso",
+        "dsTipoCurso",
+        "dsModalidade",
+        "vlMensalidadeDe",
+        "dtTerminoInscricao",
+        "ativa",
+        "periodoCaptacao",
+        "sistema",
+        "idUnidadeOrigem",
+        "nmUnidade",
+        "dsTurno",
+        "nmCampus",
+        "cidade",
+        "uf",
+    }
 
 
 @pytest.mark.integration

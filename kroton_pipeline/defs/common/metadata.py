@@ -20,11 +20,11 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def status_counts(engine: Engine, import_date: date | None = None) -> dict[str, int]:
-    """Subscriptions per status (every status listed, zeros included)."""
+def status_counts(engine: Engine, dates: Sequence[date] | None = None) -> dict[str, int]:
+    """Subscriptions per status for these import dates, or all (zeros included)."""
     query = select(Subscription.status, func.count()).group_by(Subscription.status)
-    if import_date is not None:
-        query = query.where(Subscription.import_date == import_date)
+    if dates is not None:
+        query = query.where(Subscription.import_date.in_(list(dates)))
     with engine.connect() as conn:
         found = {str(status): int(count) for status, count in conn.execute(query)}
     return {status.value: found.get(status.value, 0) for status in Status} | {
@@ -52,17 +52,21 @@ def counts_table(title: str, counts: Mapping[str, int]) -> dg.MetadataValue:
     return dg.MetadataValue.md(markdown_table([title, "count"], rows))
 
 
-def masked_sample(engine: Engine, import_date: date, size: int = 5) -> dg.MetadataValue:
+def masked_sample(engine: Engine, dates: Sequence[date], size: int = 5) -> dg.MetadataValue:
     """A few leads of the partition with masked CPF and no other personal data."""
     query = (
         select(
-            Subscription.id, Subscription.cpf, Subscription.status, Subscription.course_name,
-            Subscription.campus, Subscription.status_reason,
+            Subscription.id,
+            Subscription.cpf,
+            Subscription.status,
+            Subscription.course_name,
+            Subscription.campus,
+            Subscription.status_reason,
         )
-        .where(Subscription.import_date == import_date)
+        .where(Subscription.import_date.in_(list(dates)))
         .order_by(Subscription.id)
         .limit(size)
-    )  # fmt: skip
+    )
     with engine.connect() as conn:
         rows = [
             (sub_id, mask_cpf(cpf), status, course, campus, (reason or "")[:60])

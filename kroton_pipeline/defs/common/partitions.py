@@ -19,6 +19,15 @@ snapshot_date_partitions = dg.DailyPartitionsDefinition(
 )
 
 
+# A backfill of a range of import dates runs as one run; each asset loops over the days.
+import_backfill_policy = dg.BackfillPolicy.single_run()
+
+
 def partition_date(context: dg.AssetExecutionContext) -> date:
-    """The partition's day as a date."""
+    """The partition's day as a date (single-partition runs)."""
     return date.fromisoformat(context.partition_key)
+
+
+def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
+    """Every day the run covers: one for a normal run, several for a ranged backfill."""
+    return [date.fromisoformat(key) for key in context.partition_keys]

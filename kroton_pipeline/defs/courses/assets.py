@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import dagster as dg
 from sqlalchemy import func, select
 
@@ -14,7 +16,11 @@ from kroton_pipeline.defs.common.metadata import (
     status_counts,
     status_metadata,
 )
-from kroton_pipeline.defs.common.partitions import import_date_partitions, partition_date
+from kroton_pipeline.defs.common.partitions import (
+    import_backfill_policy,
+    import_date_partitions,
+    partition_dates,
+)
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.domain.statuses import Status
@@ -30,6 +36,7 @@ TWO_OPTIONS_CHECK = dg.AssetCheckSpec(
 
 @dg.asset(
     partitions_def=import_date_partitions,
+    backfill_policy=import_backfill_policy,
     deps=["subscription_genders"],
     group_name="sync_courses",
     kinds={"python", "elasticsearch", "sql"},
@@ -47,37 +54,49 @@ def course_matches(
     context: dg.AssetExecutionContext, database: DatabaseResource, catalog: CatalogResource
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
-    import_date = partition_date(context)
+    dates = partition_dates(context)
     client = catalog.get_client()
-    result = match_courses(
-        engine,
-        client,
-        import_date,
-        today_in_sao_paulo(),
-        context.run_id,
-        progress=lambda done, total: ProgressReporter(context.log)("searches", done, total),
-    )
+    progress = ProgressReporter(context.log)
+    results = [
+        match_courses(
+            engine,
+            client,
+            day,
+            today_in_sao_paulo(),
+            context.run_id,
+            progress=lambda done, total, day=day: progress(f"searches {day}", done, total),
+        )
+        for day in dates
+    ]
+    errors: Counter[str] = Counter()
+    for result in results:
+        errors.update(result.errors_by_kind)
+    leads = sum(r.leads for r in results)
     with engine.connect() as conn:
         missing = conn.execute(
-            select(func.count()).select_from(Subscription).where(
-                Subscription.import_date == import_date,
+            select(func.count())
+            .select_from(Subscription)
+            .where(
+                Subscription.import_date.in_(dates),
                 Subscription.status == Status.TO_REGISTER.value,
-                select(func.count()).where(CourseOption.subscription_id == Subscription.id)
-                .scalar_subquery() != 2,
+                select(func.count())
+                .where(CourseOption.subscription_id == Subscription.id)
+                .scalar_subquery()
+                != 2,
             )
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
     return dg.MaterializeResult(
         metadata={
-            "leads_searched": result.leads,
-            "distinct_searches": result.searches,
-            "to_register": result.to_register,
-            "empty_course": result.empty_course,
-            "course_failed": result.course_failed,
-            "errors": counts_table("error", result.errors_by_kind),
-            "duration_seconds": round(result.seconds, 3),
-            **api_metadata(client.counters.as_metadata(), result.leads, "catalog"),
-            **status_metadata(status_counts(engine, import_date)),
-            "sample": masked_sample(engine, import_date),
+            "leads_searched": leads,
+            "distinct_searches": sum(r.searches for r in results),
+            "to_register": sum(r.to_register for r in results),
+            "empty_course": sum(r.empty_course for r in results),
+            "course_failed": sum(r.course_failed for r in results),
+            "errors": counts_table("error", dict(errors)),
+            "duration_seconds": round(sum(r.seconds for r in results), 3),
+            **api_metadata(client.counters.as_metadata(), leads, "catalog"),
+            **status_metadata(status_counts(engine, dates)),
+            "sample": masked_sample(engine, dates),
         },
         check_results=[
             dg.AssetCheckResult(

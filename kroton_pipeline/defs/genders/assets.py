@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import dagster as dg
 
 from kroton_pipeline.data.names import load_names, names_loaded
 from kroton_pipeline.defs.common.metadata import counts_table, status_counts, status_metadata
-from kroton_pipeline.defs.common.partitions import import_date_partitions, partition_date
+from kroton_pipeline.defs.common.partitions import (
+    import_backfill_policy,
+    import_date_partitions,
+    partition_dates,
+)
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.steps.fill_genders import fill_genders
 from kroton_pipeline.timeutil import utcnow
@@ -33,6 +39,7 @@ def ibge_names(database: DatabaseResource) -> dg.MaterializeResult:
 
 @dg.asset(
     partitions_def=import_date_partitions,
+    backfill_policy=import_backfill_policy,
     deps=["subscriptions", "ibge_names"],
     group_name="fix_data",
     kinds={"python", "sql"},
@@ -52,17 +59,21 @@ def subscription_genders(
     if loaded < NAMES_LOADED_THRESHOLD:
         context.log.info("names table empty: loading the IBGE census names first")
         load_names(engine)
-    import_date = partition_date(context)
-    result = fill_genders(
-        engine, import_date, rules.rules.gender_min_ratio, context.run_id, utcnow()
-    )
+    dates = partition_dates(context)
+    results = [
+        fill_genders(engine, day, rules.rules.gender_min_ratio, context.run_id, utcnow())
+        for day in dates
+    ]
+    sources: Counter[str] = Counter()
+    for result in results:
+        sources.update(result.sources)
     return dg.MaterializeResult(
         metadata={
-            "filled_from_subscriptions": result.from_subscriptions,
-            "filled_from_ibge": result.from_ibge,
-            "left_unknown": result.unknown,
-            "register_failed_gender_unknown": result.sent_to_register_failed,
-            "gender_sources": counts_table("source", result.sources),
-            **status_metadata(status_counts(engine, import_date)),
+            "filled_from_subscriptions": sum(r.from_subscriptions for r in results),
+            "filled_from_ibge": sum(r.from_ibge for r in results),
+            "left_unknown": sum(r.unknown for r in results),
+            "register_failed_gender_unknown": sum(r.sent_to_register_failed for r in results),
+            "gender_sources": counts_table("source", dict(sources)),
+            **status_metadata(status_counts(engine, dates)),
         }
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date
+
 import dagster as dg
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.defs.common.metadata import (
@@ -12,28 +15,45 @@ from kroton_pipeline.defs.common.metadata import (
     status_counts,
     status_metadata,
 )
-from kroton_pipeline.defs.common.partitions import import_date_partitions, partition_date
+from kroton_pipeline.defs.common.partitions import (
+    import_backfill_policy,
+    import_date_partitions,
+    partition_dates,
+)
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource, RulesResource
 from kroton_pipeline.domain.cpf import is_valid_cpf
 from kroton_pipeline.domain.leads import MissingColumnsError
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportUnreadable, find_export
-from kroton_pipeline.steps.import_leads import import_export
+from kroton_pipeline.steps.import_leads import ImportResult, import_export
 
 CHECKS = [
-    dg.AssetCheckSpec("rows_in_equal_imported_plus_rejected", asset="subscriptions",
-                      description="Every exported row became a subscription or a rejection."),
-    dg.AssetCheckSpec("valid_cpfs_only", asset="subscriptions",
-                      description="Every subscription of the partition has a CPF with valid check digits."),
-    dg.AssetCheckSpec("no_duplicate_cpf", asset="subscriptions",
-                      description="No CPF appears on two subscriptions (whole table)."),
-    dg.AssetCheckSpec("no_unknown_status", asset="subscriptions",
-                      description="No subscription is in a status the state machine does not know."),
-]  # fmt: skip
+    dg.AssetCheckSpec(
+        "rows_in_equal_imported_plus_rejected",
+        asset="subscriptions",
+        description="Every exported row became a subscription or a rejection.",
+    ),
+    dg.AssetCheckSpec(
+        "valid_cpfs_only",
+        asset="subscriptions",
+        description="Every subscription of the partition has a CPF with valid check digits.",
+    ),
+    dg.AssetCheckSpec(
+        "no_duplicate_cpf",
+        asset="subscriptions",
+        description="No CPF appears on two subscriptions (whole table).",
+    ),
+    dg.AssetCheckSpec(
+        "no_unknown_status",
+        asset="subscriptions",
+        description="No subscription is in a status the state machine does not know.",
+    ),
+]
 
 
 @dg.asset(
     partitions_def=import_date_partitions,
+    backfill_policy=import_backfill_policy,
     group_name="imports",
     kinds={"python", "pandas", "sql"},
     owners=["team:integrations"],
@@ -51,69 +71,92 @@ def subscriptions(
     landing: LandingResource,
     rules: RulesResource,
 ) -> dg.MaterializeResult:
-    import_date = partition_date(context)
-    export = find_export(landing.url, import_date)
-    if export is None:
-        raise dg.Failure(
-            description=f"No export for {import_date} in the landing location "
-            f"(expected leads_{import_date}.csv or .parquet); nothing was imported.",
-            metadata={"import_date": str(import_date), "landing": landing.url},
-        )
     engine = database.get_engine()
-    try:
-        result = import_export(engine, export, rules.rules, context.run_id)
-    except (MissingColumnsError, ExportUnreadable) as exc:
-        raise dg.Failure(description=f"{export.name}: {exc}. Nothing was imported.") from exc
+    results: list[ImportResult] = []
+    missing: list[str] = []
+    for import_date in partition_dates(context):
+        export = find_export(landing.url, import_date)
+        if export is None:
+            missing.append(import_date.isoformat())
+            continue
+        try:
+            results.append(import_export(engine, export, rules.rules, context.run_id))
+        except (MissingColumnsError, ExportUnreadable) as exc:
+            raise dg.Failure(description=f"{export.name}: {exc}. Nothing was imported.") from exc
+    if missing:
+        raise dg.Failure(
+            description=f"No export for {', '.join(missing)} in the landing location "
+            "(expected leads_YYYY-MM-DD.csv or .parquet); those days were not imported."
+            + (f" Imported: {', '.join(str(r.import_date) for r in results)}." if results else ""),
+            metadata={"missing_dates": ", ".join(missing)},
+        )
 
-    with engine.connect() as conn:
-        cpfs = conn.execute(
-            select(Subscription.cpf).where(Subscription.import_date == import_date)
-        ).scalars()  # fmt: skip
-        invalid_cpfs = sum(1 for cpf in cpfs if not is_valid_cpf(cpf))
-        duplicates = conn.execute(
-            select(func.count()).select_from(
-                select(Subscription.cpf).group_by(Subscription.cpf)
-                .having(func.count() > 1).subquery()
-            )
-        ).scalar_one()  # fmt: skip
-        unknown_status = conn.execute(
-            select(func.count()).where(Subscription.status.not_in([s.value for s in Status]))
-        ).scalar_one()
-
-    counts = status_counts(engine, import_date)
+    dates = [result.import_date for result in results]
+    invalid_cpfs, duplicates, unknown_status = _integrity(engine, dates)
+    rows_in = sum(result.rows_in for result in results)
+    imported = sum(result.imported for result in results)
+    rejected = sum(result.rejected for result in results)
+    by_reason: Counter[str] = Counter()
+    for result in results:
+        by_reason.update(result.rejections_by_reason)
+    metadata: dict[str, object] = {
+        "files": ", ".join(result.file_name for result in results),
+        "rows_in": rows_in,
+        "imported": imported,
+        "created": sum(result.created for result in results),
+        "updated": sum(result.updated for result in results),
+        "rejected": rejected,
+        "address_defaulted": sum(result.address_defaulted for result in results),
+        "rejections_by_reason": counts_table("reason", dict(by_reason)),
+        "duration_seconds": round(sum(result.seconds for result in results), 3),
+        **status_metadata(status_counts(engine, dates)),
+        "sample": masked_sample(engine, dates),
+    }
+    if len(results) == 1:
+        metadata["sha256"] = results[0].sha256
     return dg.MaterializeResult(
-        metadata={
-            "file": export.name,
-            "sha256": result.sha256,
-            "rows_in": result.rows_in,
-            "imported": result.imported,
-            "created": result.created,
-            "updated": result.updated,
-            "rejected": result.rejected,
-            "address_defaulted": result.address_defaulted,
-            "rejections_by_reason": counts_table("reason", result.rejections_by_reason),
-            "duration_seconds": round(result.seconds, 3),
-            "sample": masked_sample(engine, import_date),
-            **status_metadata(counts),
-        },
+        metadata=metadata,
         check_results=[
             dg.AssetCheckResult(
                 check_name="rows_in_equal_imported_plus_rejected",
-                passed=result.balanced,
-                metadata={"rows_in": result.rows_in, "imported": result.imported,
-                          "rejected": result.rejected},  # fmt: skip
+                passed=all(result.balanced for result in results),
+                metadata={"rows_in": rows_in, "imported": imported, "rejected": rejected},
             ),
             dg.AssetCheckResult(
-                check_name="valid_cpfs_only", passed=invalid_cpfs == 0,
+                check_name="valid_cpfs_only",
+                passed=invalid_cpfs == 0,
                 metadata={"invalid": invalid_cpfs},
             ),
             dg.AssetCheckResult(
-                check_name="no_duplicate_cpf", passed=duplicates == 0,
-                metadata={"duplicated_cpfs": int(duplicates)},
+                check_name="no_duplicate_cpf",
+                passed=duplicates == 0,
+                metadata={"duplicated_cpfs": duplicates},
             ),
             dg.AssetCheckResult(
-                check_name="no_unknown_status", passed=unknown_status == 0,
-                metadata={"unknown": int(unknown_status)},
+                check_name="no_unknown_status",
+                passed=unknown_status == 0,
+                metadata={"unknown": unknown_status},
             ),
         ],
     )
+
+
+def _integrity(engine: Engine, dates: list[date]) -> tuple[int, int, int]:
+    """(invalid CPFs in these dates, duplicated CPFs overall, leads in unknown statuses)."""
+    with engine.connect() as conn:
+        cpfs = conn.execute(
+            select(Subscription.cpf).where(Subscription.import_date.in_(dates))
+        ).scalars()
+        invalid_cpfs = sum(1 for cpf in cpfs if not is_valid_cpf(cpf))
+        duplicates = conn.execute(
+            select(func.count()).select_from(
+                select(Subscription.cpf)
+                .group_by(Subscription.cpf)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        ).scalar_one()
+        unknown_status = conn.execute(
+            select(func.count()).where(Subscription.status.not_in([s.value for s in Status]))
+        ).scalar_one()
+    return invalid_cpfs, int(duplicates), int(unknown_status)

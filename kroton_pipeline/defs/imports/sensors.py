@@ -31,7 +31,9 @@ EXPORT_SHA_TAG = "kroton/export_sha256"
         "not re-imported."
     ),
 )
-def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource) -> dg.SensorResult:
+def landing_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingResource
+) -> dg.SensorResult:
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     partition_keys = set(import_date_partitions.get_partition_keys())
     run_requests: list[dg.RunRequest] = []

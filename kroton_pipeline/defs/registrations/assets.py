@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import dagster as dg
 
 from kroton_pipeline.clients.kroton import KrotonResource
@@ -12,7 +14,11 @@ from kroton_pipeline.defs.common.metadata import (
     status_counts,
     status_metadata,
 )
-from kroton_pipeline.defs.common.partitions import import_date_partitions, partition_date
+from kroton_pipeline.defs.common.partitions import (
+    import_backfill_policy,
+    import_date_partitions,
+    partition_dates,
+)
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.registrations.success_rate import success_rate_check
@@ -38,6 +44,7 @@ class RegistrationConfig(dg.Config):
 
 @dg.asset(
     partitions_def=import_date_partitions,
+    backfill_policy=import_backfill_policy,
     deps=["course_matches"],
     group_name="register",
     kinds={"python", "kroton", "sql"},
@@ -59,39 +66,48 @@ def registrations(
     rules: RulesResource,
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
-    import_date = partition_date(context)
+    dates = partition_dates(context)
     client = kroton.get_client(dry_run=config.dry_run)
-    result = register_leads(
-        engine,
-        client,
-        import_date,
-        rules.rules,
-        context.run_id,
-        dry_run=config.dry_run,
-        progress=ProgressReporter(context.log),
-    )
-    counters = client.counters.as_metadata()
-    metadata = {
+    progress = ProgressReporter(context.log)
+    results = [
+        register_leads(
+            engine,
+            client,
+            day,
+            rules.rules,
+            context.run_id,
+            dry_run=config.dry_run,
+            progress=progress,
+        )
+        for day in dates
+    ]
+    outcomes: Counter[str] = Counter()
+    for result in results:
+        outcomes.update(result.outcomes)
+    leads = sum(r.leads for r in results)
+    payloads = [payload for r in results for payload in r.dry_run_payloads]
+    metadata: dict[str, object] = {
         "dry_run": config.dry_run,
-        "leads_to_register": result.leads,
-        "found_at_kroton": result.found_at_kroton,
-        "posted": result.posted,
-        "unknown_outcomes": result.unknown_outcomes,
-        "reconciled": result.reconciled,
-        "transient_failures": result.transient_failures,
-        "pending_polled": result.polled,
-        "pending_resolved": result.resolved_pending,
-        "outcomes": counts_table("outcome", result.outcomes),
-        "duration_seconds": round(result.seconds, 3),
-        **api_metadata(counters, result.leads, "kroton"),
-        **status_metadata(status_counts(engine, import_date)),
-        "sample": masked_sample(engine, import_date),
+        "leads_to_register": leads,
+        "found_at_kroton": sum(r.found_at_kroton for r in results),
+        "posted": sum(r.posted for r in results),
+        "unknown_outcomes": sum(r.unknown_outcomes for r in results),
+        "reconciled": sum(r.reconciled for r in results),
+        "transient_failures": sum(r.transient_failures for r in results),
+        "pending_polled": sum(r.polled for r in results),
+        "pending_resolved": sum(r.resolved_pending for r in results),
+        "outcomes": counts_table("outcome", dict(outcomes)),
+        "duration_seconds": round(sum(r.seconds for r in results), 3),
+        **api_metadata(client.counters.as_metadata(), leads, "kroton"),
+        **status_metadata(status_counts(engine, dates)),
+        "sample": masked_sample(engine, dates),
     }
     if config.dry_run:
-        shown = [mask_payload(payload) for payload in result.dry_run_payloads[:20]]
-        metadata["dry_run_payloads"] = dg.MetadataValue.json({"count": len(result.dry_run_payloads),
-                                                               "first_20_masked": shown})  # fmt: skip
+        metadata["dry_run_payloads"] = dg.MetadataValue.json(
+            {"count": len(payloads), "first_20_masked": [mask_payload(p) for p in payloads[:20]]}
+        )
+    threshold = rules.rules.success_rate_threshold
     return dg.MaterializeResult(
         metadata=metadata,
-        check_results=[success_rate_check(engine, import_date, rules.rules.success_rate_threshold)],
+        check_results=[success_rate_check(engine, dates, threshold)],
     )

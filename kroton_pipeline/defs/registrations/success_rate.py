@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
@@ -13,7 +14,7 @@ from kroton_pipeline.domain.statuses import Status
 ACCEPTED = (Status.AWAITING_REGISTER, Status.REGISTERED, Status.ENROLLED, Status.DROPPED)
 
 
-def registration_success_rate(engine: Engine, import_date: date) -> tuple[int, int]:
+def registration_success_rate(engine: Engine, dates: Sequence[date]) -> tuple[int, int]:
     """(accepted, decided): leads Kroton accepted vs leads whose registration was decided.
 
     Decided = accepted + register_failed (Kroton refused) + failed (processing error).
@@ -25,17 +26,21 @@ def registration_success_rate(engine: Engine, import_date: date) -> tuple[int, i
         rows = dict(
             conn.execute(
                 select(Subscription.status, func.count())
-                .where(Subscription.import_date == import_date,
-                       Subscription.status.in_(decided_values))
+                .where(
+                    Subscription.import_date.in_(list(dates)),
+                    Subscription.status.in_(decided_values),
+                )
                 .group_by(Subscription.status)
             ).all()
-        )  # fmt: skip
+        )
     accepted = sum(count for status, count in rows.items() if status in accepted_values)
     return accepted, sum(rows.values())
 
 
-def success_rate_check(engine: Engine, import_date: date, threshold: float) -> dg.AssetCheckResult:
-    accepted, decided = registration_success_rate(engine, import_date)
+def success_rate_check(
+    engine: Engine, dates: Sequence[date], threshold: float
+) -> dg.AssetCheckResult:
+    accepted, decided = registration_success_rate(engine, dates)
     rate = accepted / decided if decided else 1.0
     return dg.AssetCheckResult(
         check_name="registration_success_rate",
@@ -48,5 +53,3 @@ def success_rate_check(engine: Engine, import_date: date, threshold: float) -> d
             "decided": decided,
         },
     )
-
-

@@ -1,0 +1,1 @@
+"""Data the pipeline loads or generates: the IBGE names table, sample Databricks exports."""

@@ -1,0 +1,23 @@
+"""Rejection reason codes are the documented set, each with an operator description."""
+
+from __future__ import annotations
+
+from kroton_pipeline.domain.rejections import DESCRIPTIONS, AddressIssue, RejectionReason
+
+
+def test_every_rejection_reason_has_a_one_line_description() -> None:
+    assert set(DESCRIPTIONS) == set(RejectionReason)
+    assert all(text and "\n" not in text for text in DESCRIPTIONS.values())
+
+
+def test_reason_codes_are_stable_strings() -> None:
+    assert [r.value for r in RejectionReason] == [
+        "invalid_cpf", "duplicate_cpf_in_file", "cpf_already_imported", "missing_name",
+        "invalid_birthday", "birthday_before_1900", "birthday_in_future", "age_out_of_range",
+        "invalid_email", "invalid_phone", "missing_course_data", "invalid_unit_id",
+        "invalid_price", "invalid_capture_period", "invalid_modality", "invalid_system",
+    ]  # fmt: skip
+    assert [i.value for i in AddressIssue] == [
+        "missing_cep", "invalid_cep", "missing_street", "missing_number", "missing_city",
+        "invalid_uf",
+    ]  # fmt: skip
