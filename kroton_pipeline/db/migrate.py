@@ -26,6 +26,8 @@ def alembic_config(url: str | None = None) -> Config:
     containing ``%`` need no escaping.
     """
     config = Config()
+    # Paths are split on os.pathsep, so a checkout under a path with spaces still works.
+    config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
     if url is not None:

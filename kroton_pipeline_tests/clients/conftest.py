@@ -16,8 +16,7 @@ from kroton_pipeline.clients.catalog import CatalogClient
 from kroton_pipeline.clients.kroton import KrotonClient
 from kroton_pipeline.clients.rate_limit import LocalRateBudget
 from kroton_pipeline.clients.transport import RetryPolicy
-from kroton_pipeline.db.engine import make_engine
-from kroton_pipeline.db.models import Base
+from kroton_pipeline.db.migrate import upgrade
 from kroton_pipeline.sandbox import SandboxServer, preseeded_kind
 
 SEED = 7
@@ -55,20 +54,8 @@ def fresh_cpfs(count: int, start: int = 311_222_000) -> list[str]:
 
 
 def create_budget_tables(url: str) -> None:
-    """The ``rate_limit_events`` table (via the migrations when they exist)."""
-    try:
-        from kroton_pipeline.db.migrate import upgrade
-    except ImportError:  # pragma: no cover - before the migrations landed
-        upgrade = None
-    if upgrade is not None:
-        try:
-            upgrade(url)
-            return
-        except Exception:
-            pass
-    engine = make_engine(url)
-    Base.metadata.create_all(engine, tables=[Base.metadata.tables["rate_limit_events"]])
-    engine.dispose()
+    """The schema, ``rate_limit_events`` included, through the project's migrations."""
+    upgrade(url)
 
 
 @pytest.fixture
