@@ -112,6 +112,8 @@ class Settings:
     captacao_password: str = field(repr=False)
     catalog_api_key: str = field(repr=False)
     catalog_auth_scheme: Literal["apiKey", "Bearer"] = "apiKey"
+    # Route the three CPF look-ups through the Captação API instead of the main API.
+    lookups_via_captacao: bool = False
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_channel: str | None = None
     kroton_budget: RateBudget = RateBudget()
@@ -208,6 +210,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         captacao_password=value("API_KROTON_PASSWORD"),
         catalog_api_key=value("CATALOG_KROTON_API_KEY"),
         catalog_auth_scheme=scheme,  # type: ignore[arg-type]
+        lookups_via_captacao=(_get(environ, "KROTON_LOOKUPS_VIA_CAPTACAO") or "").lower()
+        in ("1", "true", "yes"),
         slack_bot_token=_get(environ, "SLACK_BOT_TOKEN"),
         slack_channel=_get(environ, "SLACK_CHANNEL"),
         kroton_budget=RateBudget(

@@ -1,7 +1,5 @@
 """Schedules: the daily checker and the retry pass every three hours."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 import dagster as dg

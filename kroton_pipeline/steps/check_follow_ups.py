@@ -43,18 +43,24 @@ class FollowUpResult:
 
 
 def due_leads(
-    engine: Engine, snapshot_date: date, limit: int | None = None
+    engine: Engine, snapshot_date: date, limit: int | None = None, ignore_schedule: bool = False
 ) -> list[dict[str, Any]]:
-    """Tracked leads due on ``snapshot_date``: pending first, then oldest last check first."""
+    """Tracked leads due on ``snapshot_date``: pending first, then oldest last check first.
+
+    ``ignore_schedule`` takes every tracked lead whose tracking has not ended.
+    """
+    # next_check_on NULL after a first check means tracking ended (kroton_records).
+    never_checked = and_(Subscription.next_check_on.is_(None), Subscription.last_check.is_(None))
+    scheduled = (
+        Subscription.next_check_on.is_not(None)
+        if ignore_schedule
+        else Subscription.next_check_on <= snapshot_date
+    )
     query = (
         select(Subscription)
         .where(
             Subscription.status.in_([status.value for status in TRACKED]),
-            # next_check_on NULL after a first check means tracking ended (kroton_records).
-            or_(
-                and_(Subscription.next_check_on.is_(None), Subscription.last_check.is_(None)),
-                Subscription.next_check_on <= snapshot_date,
-            ),
+            or_(never_checked, scheduled),
         )
         .order_by(
             (Subscription.status == Status.AWAITING_REGISTER.value).desc(),
@@ -75,12 +81,13 @@ def check_follow_ups(
     run_id: str | None,
     *,
     limit: int | None = None,
+    ignore_schedule: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> FollowUpResult:
     """Ask Kroton about every tracked lead due on ``snapshot_date`` and record the answers."""
     started = time.monotonic()
     result = FollowUpResult(snapshot_date)
-    leads = due_leads(engine, snapshot_date, limit)
+    leads = due_leads(engine, snapshot_date, limit, ignore_schedule)
     result.due = len(leads)
     for done, lead in enumerate(leads, start=1):
         try:

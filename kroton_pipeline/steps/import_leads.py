@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, select
 
@@ -139,8 +140,10 @@ def import_export(
             for cpf, sub_id, sub_date, status in conn.execute(query):
                 existing[cpf] = (sub_id, sub_date, status)
 
-        earlier = valid["cpf"].map(lambda cpf: cpf in existing and existing[cpf][1] != import_date)
-        same_day = valid["cpf"].map(lambda cpf: cpf in existing and existing[cpf][1] == import_date)
+        cpfs = valid["cpf"].tolist()
+        # Plain bool arrays: an empty object Series would select columns instead of rows.
+        earlier = np.array([c in existing and existing[c][1] != import_date for c in cpfs], bool)
+        same_day = np.array([c in existing and existing[c][1] == import_date for c in cpfs], bool)
         rejections = _rejection_rows(rejected, valid[earlier], import_date, now)
 
         new_rows = _records(valid[~earlier & ~same_day], SUBSCRIPTION_FIELDS)
@@ -160,7 +163,9 @@ def import_export(
 
         # Same date imported again: refresh the data of leads nothing has happened to yet.
         again = valid[same_day]
-        refreshable = again["cpf"].map(lambda cpf: existing[cpf][2] == Status.TO_SYNC.value)
+        refreshable = np.array(
+            [existing[cpf][2] == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
+        )
         refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
         for row in refresh_rows:
             row["gender_source"] = "export" if row["gender"] else None

@@ -21,7 +21,9 @@ def as_json(answer: Any) -> dict[str, Any]:
     """A client answer (pydantic model or dict) as the plain JSON Kroton sent."""
     if isinstance(answer, dict):
         return answer
-    return answer.model_dump(mode="json", by_alias=True, exclude_none=False)
+    if hasattr(answer, "source"):
+        return answer.source()
+    return answer.model_dump(mode="json", by_alias=True)
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,7 @@ class CourseMatchResult:
 def _hits(answer: Any) -> list[dict[str, Any]]:
     if isinstance(answer, dict):
         return list(answer.get("hits", {}).get("hits", []))
-    hits = answer.hits
-    return [hit if isinstance(hit, dict) else hit.model_dump(by_alias=True) for hit in hits]
+    return list(answer.offers)  # CatalogSearchResult: each hit's _source, unchanged
 
 
 def match_courses(

@@ -16,10 +16,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 
 from kroton_pipeline.clients.errors import (
     AuthenticationFailed,
@@ -47,6 +47,8 @@ from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+# Pending inscriptions are asked about again once this long has passed since the last answer.
+DEFAULT_POLL_AFTER = timedelta(minutes=10)
 
 
 @dataclass
@@ -176,7 +178,7 @@ class _Registrar:
             )
         self.result.posted += 1
         try:
-            answer = self.kroton.register(payload)
+            sent = self.kroton.register(payload)
         except OutcomeUnknown:
             self.result.unknown_outcomes += 1
             self.note_transient(lead, "outcome_unknown", clear_mark=False)
@@ -187,7 +189,8 @@ class _Registrar:
                 return
             self.fail(lead, f"kroton_rejected: {scrub(exc.message or '')}".strip())
             return
-        self.record_answer(lead, as_json(answer), options)
+        answer = sent.answer.source() if sent.answer is not None else {}
+        self.record_answer(lead, answer, options)
 
     def record_answer(
         self, lead: dict[str, Any], answer: dict[str, Any], options: list[dict[str, Any]]
@@ -247,12 +250,17 @@ class _Registrar:
             if progress:
                 progress("register", done, len(leads))
 
-    def poll_pending(self, import_date: date, progress: Progress | None) -> None:
+    def poll_pending(
+        self, import_date: date, poll_after: timedelta, progress: Progress | None
+    ) -> None:
+        # A lead Kroton answered moments ago has not moved yet: asking again wastes budget.
+        checked_before = utcnow() - poll_after
         leads = _leads(
             self.engine,
             Subscription.import_date == import_date,
             Subscription.status == Status.AWAITING_REGISTER.value,
             Subscription.kroton_subscription_id.is_not(None),
+            or_(Subscription.last_check.is_(None), Subscription.last_check <= checked_before),
         )
         for done, lead in enumerate(leads, start=1):
             try:
@@ -293,6 +301,7 @@ def register_leads(
     run_id: str | None,
     *,
     dry_run: bool = False,
+    poll_after: timedelta = DEFAULT_POLL_AFTER,
     progress: Progress | None = None,
 ) -> RegistrationResult:
     """Run the registration pass for ``import_date``'s leads; see the module docstring."""
@@ -315,7 +324,7 @@ def register_leads(
         registrar.reconcile_unknowns(import_date)
     registrar.register_all(import_date, progress)
     if not dry_run:
-        registrar.poll_pending(import_date, progress)
+        registrar.poll_pending(import_date, poll_after, progress)
     result.seconds = time.monotonic() - started
     log.info(
         "register %s: %d leads, %d found at Kroton, %d posted, %d unknown, outcomes %s",

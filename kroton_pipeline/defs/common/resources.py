@@ -14,9 +14,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from kroton_pipeline.clients.captacao import CaptacaoResource
-from kroton_pipeline.clients.catalog import CatalogResource
-from kroton_pipeline.clients.kroton import KrotonResource
+from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.db.migrate import upgrade
 from kroton_pipeline.settings import BusinessRules, Settings, load_settings
@@ -69,6 +67,19 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
     """The resources bound for the environment named by KROTON_ENV."""
     settings = settings or load_settings()
     database_url = settings.database_url
+    # Captação draws from Kroton's budget (SPEC §3: "same budget unless configured").
+    captacao = CaptacaoResource(
+        base_url=settings.captacao_base_url,
+        email=_secret(settings, "API_KROTON_EMAIL", settings.captacao_email),
+        password=_secret(settings, "API_KROTON_PASSWORD", settings.captacao_password),
+        subscription_key=_secret(
+            settings, "API_KROTON_SUBSCRIPTION", settings.kroton_subscription_key
+        ),
+        rate_limit=settings.kroton_budget.requests,
+        rate_window_seconds=settings.kroton_budget.window_seconds,
+        rate_bucket="kroton",
+        database_url=database_url,
+    )
     return {
         "database": DatabaseResource(url=database_url),
         "landing": LandingResource(url=settings.landing_url),
@@ -92,18 +103,10 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
             rate_limit=settings.kroton_budget.requests,
             rate_window_seconds=settings.kroton_budget.window_seconds,
             database_url=database_url,
+            lookups_via_captacao=settings.lookups_via_captacao,
+            captacao=captacao if settings.lookups_via_captacao else None,
         ),
-        "captacao": CaptacaoResource(
-            base_url=settings.captacao_base_url,
-            email=_secret(settings, "API_KROTON_EMAIL", settings.captacao_email),
-            password=_secret(settings, "API_KROTON_PASSWORD", settings.captacao_password),
-            subscription_key=_secret(
-                settings, "API_KROTON_SUBSCRIPTION", settings.kroton_subscription_key
-            ),
-            rate_limit=settings.kroton_budget.requests,
-            rate_window_seconds=settings.kroton_budget.window_seconds,
-            database_url=database_url,
-        ),
+        "captacao": captacao,
         "catalog": CatalogResource(
             base_url=settings.catalog_base_url,
             api_key=_secret(settings, "CATALOG_KROTON_API_KEY", settings.catalog_api_key),

@@ -1,13 +1,11 @@
 """syncCourses: the ``course_matches`` asset."""
 
-from __future__ import annotations
-
 from collections import Counter
 
 import dagster as dg
 from sqlalchemy import func, select
 
-from kroton_pipeline.clients.catalog import CatalogResource
+from kroton_pipeline.clients.resources import CatalogResource
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.defs.common.metadata import (
     api_metadata,

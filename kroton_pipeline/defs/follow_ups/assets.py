@@ -1,10 +1,8 @@
 """checker: the daily ``follow_up_snapshots`` asset."""
 
-from __future__ import annotations
-
 import dagster as dg
 
-from kroton_pipeline.clients.kroton import KrotonResource
+from kroton_pipeline.clients.resources import KrotonResource
 from kroton_pipeline.defs.common.metadata import (
     api_metadata,
     counts_table,
@@ -15,6 +13,13 @@ from kroton_pipeline.defs.common.partitions import partition_date, snapshot_date
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
+
+
+class FollowUpConfig(dg.Config):
+    """Run configuration of the daily checker."""
+
+    ignore_schedule: bool = False
+    """Check every tracked lead now, not only those due today (e.g. after an incident)."""
 
 
 @dg.asset(
@@ -32,13 +37,21 @@ from kroton_pipeline.steps.check_follow_ups import check_follow_ups
     ),
 )
 def follow_up_snapshots(
-    context: dg.AssetExecutionContext, database: DatabaseResource, kroton: KrotonResource
+    context: dg.AssetExecutionContext,
+    config: FollowUpConfig,
+    database: DatabaseResource,
+    kroton: KrotonResource,
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
     snapshot_date = partition_date(context)
     client = kroton.get_client()
     result = check_follow_ups(
-        engine, client, snapshot_date, context.run_id, progress=ProgressReporter(context.log)
+        engine,
+        client,
+        snapshot_date,
+        context.run_id,
+        ignore_schedule=config.ignore_schedule,
+        progress=ProgressReporter(context.log),
     )
     if result.unknown_classifications:
         context.log.warning(

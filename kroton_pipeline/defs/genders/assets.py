@@ -1,7 +1,5 @@
 """fixData: the IBGE ``names`` table and the gender fill of each import date."""
 
-from __future__ import annotations
-
 from collections import Counter
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """The ``subscriptions`` asset: one import date's Databricks export in the database."""
 
-from __future__ import annotations
-
 from collections import Counter
 from datetime import date
 

@@ -6,8 +6,6 @@ sensor's log and tick, never silently re-imported: an operator re-runs the parti
 backfill) on purpose once they have checked why Databricks wrote it again.
 """
 
-from __future__ import annotations
-
 import json
 
 import dagster as dg

@@ -1,12 +1,10 @@
 """checker-before-register + register: the ``registrations`` asset."""
 
-from __future__ import annotations
-
 from collections import Counter
 
 import dagster as dg
 
-from kroton_pipeline.clients.kroton import KrotonResource
+from kroton_pipeline.clients.resources import KrotonResource
 from kroton_pipeline.defs.common.metadata import (
     api_metadata,
     counts_table,
@@ -41,6 +39,9 @@ class RegistrationConfig(dg.Config):
     dry_run: bool = False
     """Send nothing: record and show every payload that would be posted; change no status."""
 
+    poll_after_minutes: float = 10.0
+    """Pending inscriptions are polled when Kroton last answered at least this long ago."""
+
 
 @dg.asset(
     partitions_def=import_date_partitions,
@@ -67,7 +68,10 @@ def registrations(
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
     dates = partition_dates(context)
-    client = kroton.get_client(dry_run=config.dry_run)
+    client = kroton.get_client()
+    # Either switch sends nothing: the resource's (deployment-wide) or this run's config.
+    client.dry_run = client.dry_run or config.dry_run
+    dry_run = client.dry_run
     progress = ProgressReporter(context.log)
     results = [
         register_leads(
@@ -76,7 +80,7 @@ def registrations(
             day,
             rules.rules,
             context.run_id,
-            dry_run=config.dry_run,
+            dry_run=dry_run,
             progress=progress,
         )
         for day in dates
@@ -87,7 +91,7 @@ def registrations(
     leads = sum(r.leads for r in results)
     payloads = [payload for r in results for payload in r.dry_run_payloads]
     metadata: dict[str, object] = {
-        "dry_run": config.dry_run,
+        "dry_run": dry_run,
         "leads_to_register": leads,
         "found_at_kroton": sum(r.found_at_kroton for r in results),
         "posted": sum(r.posted for r in results),
@@ -102,7 +106,7 @@ def registrations(
         **status_metadata(status_counts(engine, dates)),
         "sample": masked_sample(engine, dates),
     }
-    if config.dry_run:
+    if dry_run:
         metadata["dry_run_payloads"] = dg.MetadataValue.json(
             {"count": len(payloads), "first_20_masked": [mask_payload(p) for p in payloads[:20]]}
         )
