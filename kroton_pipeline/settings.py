@@ -85,6 +85,8 @@ class BusinessRules:
     min_age: int = 16
     max_age: int = 100
     success_rate_threshold: float = 0.9
+    # Share of the daily Kroton budget the follow-up may use; registrations come first.
+    follow_up_share: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -225,5 +227,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rules=BusinessRules(
             gender_min_ratio=_number(environ, "KROTON_GENDER_MIN_RATIO", 0.9),
             success_rate_threshold=_number(environ, "KROTON_SUCCESS_RATE_THRESHOLD", 0.9),
+            follow_up_share=_number(environ, "KROTON_FOLLOW_UP_SHARE", 0.3),
         ),
     )

@@ -18,10 +18,13 @@ injectable clock; its ``PostgresBucket`` needs psycopg 3 and psycopg_pool while 
 ships psycopg2 (SPEC §2). Neither works from the project's one SQLAlchemy URL on both
 databases, so this ~150-line log over SQLAlchemy is simpler to own than two adapters.
 
-The window is lengthened by a small safety margin: the budget is measured when a request is
-*drawn*, the API counts it when it *arrives*, and a request drawn at the very end of a window
-may arrive after one drawn at the start of the next. Time is the wall clock (``time.time``),
-comparable across the processes of one host; clock and sleep are injectable for tests.
+The API counts a request when it *arrives*, the budget when it is *drawn*: a request drawn at
+the very end of a window may arrive (on a busy machine, noticeably) after one drawn at the
+start of the next. So each request's entry is *settled* when its answer comes back: its time
+moves to the completion time, a bound on its arrival, and the window counts from there. A
+small safety margin on the window covers the rest (clock reads, scheduling). Time is the
+wall clock (``time.time``), comparable across the processes of one host; clock and sleep
+are injectable for tests.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy import Engine, delete, insert, select, text, update
 
 from kroton_pipeline.db.engine import is_sqlite, make_engine
 from kroton_pipeline.db.models import RateLimitEvent
@@ -73,6 +76,10 @@ class RateBudget(Protocol):
 
     def describe(self) -> str: ...
 
+    def settle(self) -> None:
+        """The last request drawn by this thread was answered (see the module docstring)."""
+        ...
+
 
 class _BudgetBase:
     def __init__(
@@ -106,6 +113,9 @@ class _BudgetBase:
 
     def try_acquire(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """The request drawn last by this thread got its answer: count it from now on."""
 
     def acquire(self) -> float:
         """Block until one request may be sent; return the seconds slept waiting for it."""
@@ -141,6 +151,7 @@ class DatabaseRateBudget(_BudgetBase):
         self._sqlite = self.engine.dialect.name == "sqlite"
         # Advisory-lock key: a stable 31-bit hash of the bucket name, the same in every process.
         self._lock_key = zlib.crc32(f"kroton_pipeline.rate_budget.{bucket}".encode()) & 0x7FFFFFFF
+        self._drawn = threading.local()
 
     def try_acquire(self) -> float:
         """Draw one request if the window has room (0.0), else the seconds to wait."""
@@ -175,8 +186,18 @@ class DatabaseRateBudget(_BudgetBase):
         )
         wait = window_wait(times, now, self.limit, self.effective_window)
         if wait == 0.0:
-            conn.execute(insert(_events).values(bucket=self.bucket, at=now))
+            result = conn.execute(insert(_events).values(bucket=self.bucket, at=now))
+            self._drawn.event_id = result.inserted_primary_key[0]
         return wait
+
+    def settle(self) -> None:
+        event_id = getattr(self._drawn, "event_id", None)
+        if event_id is None:
+            return
+        self._drawn.event_id = None
+        # A later time only ever shrinks what the next draws may send: no lock needed.
+        with self.engine.begin() as conn:
+            conn.execute(update(_events).where(_events.c.id == event_id).values(at=self.clock()))
 
 
 class LocalRateBudget(_BudgetBase):
@@ -188,16 +209,30 @@ class LocalRateBudget(_BudgetBase):
         super().__init__(bucket, limit, window_seconds, **kwargs)  # type: ignore[arg-type]
         self._times: deque[float] = deque()
         self._lock = threading.Lock()
+        self._drawn = threading.local()
 
     def try_acquire(self) -> float:
         with self._lock:
             now = self.clock()
             while self._times and self._times[0] <= now - self.effective_window:
                 self._times.popleft()
-            wait = window_wait(list(self._times), now, self.limit, self.effective_window)
+            wait = window_wait(sorted(self._times), now, self.limit, self.effective_window)
             if wait == 0.0:
                 self._times.append(now)
+                self._drawn.at = now
             return wait
+
+    def settle(self) -> None:
+        drawn = getattr(self._drawn, "at", None)
+        if drawn is None:
+            return
+        self._drawn.at = None
+        with self._lock:
+            try:
+                self._times.remove(drawn)
+            except ValueError:  # already out of the window
+                return
+            self._times.append(self.clock())
 
 
 _engines: dict[str, Engine] = {}

@@ -176,12 +176,14 @@ class Transport:
                     method, path, json=json, data=data, headers=request_headers
                 )
             except (httpx.TransportError, httpx.DecodingError) as exc:
+                self.budget.settle()
                 kind = _failure_kind(exc)
                 self.counters.count_request(endpoint, kind)
                 if not idempotent and not isinstance(exc, _NOT_SENT):
                     self._unknown(label, endpoint, kind)
                 status = None
             else:
+                self.budget.settle()
                 status = response.status_code
                 self.counters.count_request(endpoint, status)
                 if 200 <= status < 300:

@@ -289,3 +289,8 @@ class RateLimitEvent(Base):
     at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_rate_limit_events_bucket_at", "bucket", "at"),)
+
+
+# Registered on Base.metadata here so that Alembic and the schema test see every table; the
+# model lives in its own module (operations, not the lead's record).
+from kroton_pipeline.db import alert_models as _alert_models  # noqa: E402, F401

@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
 from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
 from kroton_pipeline.db.upserts import upsert_rows
+from kroton_pipeline.domain.budget_plan import next_check_on
 from kroton_pipeline.domain.statuses import TRACKED, Status
 from kroton_pipeline.steps.kroton_answers import as_json, best_inscription, view_of
-from kroton_pipeline.steps.kroton_records import next_check_on, record_view
+from kroton_pipeline.steps.kroton_records import record_view
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,12 @@ class FollowUpResult:
     unknown_classifications: int = 0
     failures: int = 0
     untracked: int = 0
+    deferred: int = 0  # due, but beyond the day's follow-up cap: first in line tomorrow
     classifications: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def due_leads(
-    engine: Engine, snapshot_date: date, limit: int | None = None, ignore_schedule: bool = False
-) -> list[dict[str, Any]]:
-    """Tracked leads due on ``snapshot_date``: pending first, then oldest last check first.
-
-    ``ignore_schedule`` takes every tracked lead whose tracking has not ended.
-    """
+def _due(snapshot_date: date, ignore_schedule: bool) -> Any:
     # next_check_on NULL after a first check means tracking ended (kroton_records).
     never_checked = and_(Subscription.next_check_on.is_(None), Subscription.last_check.is_(None))
     scheduled = (
@@ -56,14 +52,34 @@ def due_leads(
         if ignore_schedule
         else Subscription.next_check_on <= snapshot_date
     )
+    return and_(
+        Subscription.status.in_([status.value for status in TRACKED]),
+        or_(never_checked, scheduled),
+    )
+
+
+def count_due(engine: Engine, snapshot_date: date, ignore_schedule: bool = False) -> int:
+    """How many tracked leads are due on ``snapshot_date``."""
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(Subscription)
+        return int(conn.execute(query.where(_due(snapshot_date, ignore_schedule))).scalar_one())
+
+
+def due_leads(
+    engine: Engine, snapshot_date: date, limit: int | None = None, ignore_schedule: bool = False
+) -> list[dict[str, Any]]:
+    """Tracked leads due on ``snapshot_date``, in priority order, at most ``limit``.
+
+    Pending first, then the most overdue, then the longest unseen: when the day's cap is
+    reached, whoever waits is the lead that can best afford it, and nobody starves.
+    ``ignore_schedule`` takes every tracked lead whose tracking has not ended.
+    """
     query = (
         select(Subscription)
-        .where(
-            Subscription.status.in_([status.value for status in TRACKED]),
-            or_(never_checked, scheduled),
-        )
+        .where(_due(snapshot_date, ignore_schedule))
         .order_by(
             (Subscription.status == Status.AWAITING_REGISTER.value).desc(),
+            Subscription.next_check_on.asc().nulls_first(),
             Subscription.last_check.asc().nulls_first(),
             Subscription.id,
         )
@@ -89,6 +105,8 @@ def check_follow_ups(
     result = FollowUpResult(snapshot_date)
     leads = due_leads(engine, snapshot_date, limit, ignore_schedule)
     result.due = len(leads)
+    if limit is not None and len(leads) == limit:
+        result.deferred = count_due(engine, snapshot_date, ignore_schedule) - len(leads)
     for done, lead in enumerate(leads, start=1):
         try:
             if lead["status"] == Status.AWAITING_REGISTER.value and lead["kroton_subscription_id"]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, update
@@ -101,21 +101,3 @@ def record_view(
                 values["registered_at"] = now
     conn.execute(update(Subscription).where(Subscription.id == sub_id).values(**values))
     return new_status
-
-
-def next_check_on(registered_at: datetime | None, today: date) -> date | None:
-    """When a tracked lead is looked at again: often while fresh, then less and less.
-
-    Daily in the first week after registration, every 3 days until day 30, weekly until
-    day 120, then no more (the lead is no longer tracked).
-    """
-    if registered_at is None:
-        return today + timedelta(days=1)
-    age = (today - registered_at.date()).days
-    if age < 7:
-        return today + timedelta(days=1)
-    if age < 30:
-        return today + timedelta(days=3)
-    if age < 120:
-        return today + timedelta(days=7)
-    return None

@@ -29,6 +29,7 @@ from kroton_pipeline.clients.errors import (
 )
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, transition_where
+from kroton_pipeline.domain.budget_plan import next_check_on
 from kroton_pipeline.domain.enrolment_payload import PayloadError, build_enrolment_payload
 from kroton_pipeline.domain.masking import scrub
 from kroton_pipeline.domain.statuses import Status
@@ -41,12 +42,18 @@ from kroton_pipeline.steps.kroton_answers import (
     is_open,
     view_of,
 )
-from kroton_pipeline.steps.kroton_records import next_check_on, record_view
+from kroton_pipeline.steps.kroton_records import record_view
 from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+# Called with (point, subscription id) at each step of mark -> send -> record; see CHECKPOINTS.
+Checkpoint = Callable[[str, int], None]
+# "marked": sent_at committed, nothing sent yet; "answered": Kroton answered the POST, nothing
+# recorded yet; "before_record_commit": the answer is written but not yet committed. The
+# crash tests kill the process at each of them (kroton_pipeline_tests/reliability).
+CHECKPOINTS = ("marked", "answered", "before_record_commit")
 # Pending inscriptions are asked about again once this long has passed since the last answer.
 DEFAULT_POLL_AFTER = timedelta(minutes=10)
 
@@ -100,13 +107,21 @@ class _Registrar:
         rules: BusinessRules,
         run_id: str | None,
         result: RegistrationResult,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.engine, self.kroton, self.rules, self.run_id = engine, kroton, rules, run_id
         self.result = result
+        self.checkpoint: Checkpoint = checkpoint or (lambda _point, _sub_id: None)
         self.today = today_in_sao_paulo()
 
     # -- recording -----------------------------------------------------------------------
-    def follow(self, lead: dict[str, Any], answer: dict[str, Any], reason: str) -> Status | None:
+    def follow(
+        self,
+        lead: dict[str, Any],
+        answer: dict[str, Any],
+        reason: str,
+        checkpoint: str | None = None,
+    ) -> Status | None:
         view = best_inscription(answer)
         if view is None:
             return None
@@ -121,6 +136,8 @@ class _Registrar:
                 .where(Subscription.id == lead["id"])
                 .values(next_check_on=next_check_on(lead.get("registered_at") or now, self.today))
             )
+            if checkpoint:
+                self.checkpoint(checkpoint, lead["id"])
         self.result.count(str(status or lead["status"]))
         return status
 
@@ -176,6 +193,7 @@ class _Registrar:
             conn.execute(
                 update(Subscription).where(Subscription.id == lead["id"]).values(sent_at=utcnow())
             )
+        self.checkpoint("marked", lead["id"])
         self.result.posted += 1
         try:
             sent = self.kroton.register(payload)
@@ -189,6 +207,7 @@ class _Registrar:
                 return
             self.fail(lead, f"kroton_rejected: {scrub(exc.message or '')}".strip())
             return
+        self.checkpoint("answered", lead["id"])
         answer = sent.answer.source() if sent.answer is not None else {}
         self.record_answer(lead, answer, options)
 
@@ -200,7 +219,12 @@ class _Registrar:
             return
         item = {**answer, "sistema": answer.get("sistema") or options[0].get("sistema")}
         item.setdefault("idAfiliado", self.rules.affiliate_id)
-        self.follow(lead, {"inscricoes": [item]}, f"registration answer {answer.get('status')}")
+        self.follow(
+            lead,
+            {"inscricoes": [item]},
+            f"registration answer {answer.get('status')}",
+            checkpoint="before_record_commit",
+        )
 
     # -- passes ----------------------------------------------------------------------------
     def reconcile_unknowns(self, import_date: date) -> None:
@@ -303,11 +327,16 @@ def register_leads(
     dry_run: bool = False,
     poll_after: timedelta = DEFAULT_POLL_AFTER,
     progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> RegistrationResult:
-    """Run the registration pass for ``import_date``'s leads; see the module docstring."""
+    """Run the registration pass for ``import_date``'s leads; see the module docstring.
+
+    ``checkpoint`` is called at each point of :data:`CHECKPOINTS` (for crash tests; the
+    pipeline passes nothing).
+    """
     started = time.monotonic()
     result = RegistrationResult(import_date, dry_run=dry_run)
-    registrar = _Registrar(engine, kroton, rules, run_id, result)
+    registrar = _Registrar(engine, kroton, rules, run_id, result, checkpoint)
     if not dry_run:
         with engine.begin() as conn:  # Kroton requires M/F: such leads are never sent
             transition_where(

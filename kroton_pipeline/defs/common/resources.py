@@ -53,6 +53,7 @@ class RulesResource(dg.ConfigurableResource):
     min_age: int = 16
     max_age: int = 100
     success_rate_threshold: float = 0.9
+    follow_up_share: float = 0.3
 
     @cached_property
     def rules(self) -> BusinessRules:
@@ -92,6 +93,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
             min_age=settings.rules.min_age,
             max_age=settings.rules.max_age,
             success_rate_threshold=settings.rules.success_rate_threshold,
+            follow_up_share=settings.rules.follow_up_share,
         ),
         "kroton": KrotonResource(
             base_url=settings.kroton_base_url,

@@ -11,7 +11,8 @@ from kroton_pipeline.defs.common.metadata import (
 )
 from kroton_pipeline.defs.common.partitions import partition_date, snapshot_date_partitions
 from kroton_pipeline.defs.common.progress import ProgressReporter
-from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.domain.budget_plan import BudgetPlan
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
 
 
@@ -20,6 +21,9 @@ class FollowUpConfig(dg.Config):
 
     ignore_schedule: bool = False
     """Check every tracked lead now, not only those due today (e.g. after an incident)."""
+
+    max_lookups: int | None = None
+    """Look-ups this run may spend; default: the follow-up share of the daily budget."""
 
 
 @dg.asset(
@@ -41,15 +45,20 @@ def follow_up_snapshots(
     config: FollowUpConfig,
     database: DatabaseResource,
     kroton: KrotonResource,
+    rules: RulesResource,
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
     snapshot_date = partition_date(context)
     client = kroton.get_client()
+    plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
+    # One look-up per lead; keep one request of the cap for a token.
+    cap = config.max_lookups if config.max_lookups is not None else plan.follow_up_cap - 1
     result = check_follow_ups(
         engine,
         client,
         snapshot_date,
         context.run_id,
+        limit=max(cap, 0),
         ignore_schedule=config.ignore_schedule,
         progress=ProgressReporter(context.log),
     )
@@ -60,8 +69,12 @@ def follow_up_snapshots(
         )
     return dg.MaterializeResult(
         metadata={
-            "due": result.due,
+            "due_checked_today": result.due,
+            "budget/follow_up_planned": cap,
+            "budget/follow_up_spent": client.counters.total_requests,
+            **plan.as_metadata(),
             "checked": result.checked,
+            "deferred_over_cap": result.deferred,
             "failures": result.failures,
             "unknown_classifications": result.unknown_classifications,
             "no_longer_tracked": result.untracked,

@@ -19,7 +19,8 @@ from kroton_pipeline.defs.common.partitions import (
 )
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
-from kroton_pipeline.defs.registrations.success_rate import success_rate_check
+from kroton_pipeline.defs.registrations.success_rate import success_rate_check, waiting_to_be_sent
+from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
 from kroton_pipeline.domain.masking import mask_payload
 from kroton_pipeline.steps.register_leads import register_leads
 
@@ -110,6 +111,18 @@ def registrations(
         metadata["dry_run_payloads"] = dg.MetadataValue.json(
             {"count": len(payloads), "first_20_masked": [mask_payload(p) for p in payloads[:20]]}
         )
+    plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
+    backlog = waiting_to_be_sent(engine)
+    metadata.update(
+        {
+            **plan.as_metadata(),
+            "budget/registration_spent_this_run": client.counters.total_requests,
+            "forecast/backlog_to_send": backlog,
+            "forecast/days_to_send_backlog": dg.MetadataValue.float(
+                days_to_clear_backlog(backlog, plan)
+            ),
+        }
+    )
     threshold = rules.rules.success_rate_threshold
     return dg.MaterializeResult(
         metadata=metadata,

@@ -1,0 +1,104 @@
+"""What the Slack sensors send for a run: its summary, its failure and the alerts it moved.
+
+The sensors in ``defs/operations/sensors.py`` are thin: they hand the run to
+:class:`RunReporter`, which reads the run (:mod:`.run_facts`), judges the alerts
+(:mod:`.alerts`), records their state (:mod:`.alert_state`) and builds the messages
+(:mod:`.messages`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from kroton_pipeline.defs.common.metadata import status_counts
+from kroton_pipeline.notifications.alert_state import Transition, record_alert
+from kroton_pipeline.notifications.alerts import (
+    AlertCondition,
+    api_figures_from_metadata,
+    import_volume_alert,
+    rate_limit_alerts,
+    retry_alerts,
+)
+from kroton_pipeline.notifications.messages import (
+    SlackMessage,
+    alert_message,
+    run_failed_message,
+    run_finished_message,
+)
+from kroton_pipeline.notifications.run_facts import RunFacts, import_volumes, root_error
+from kroton_pipeline.notifications.thresholds import AlertThresholds, run_url
+
+
+@dataclass
+class RunReporter:
+    """Builds the messages about one finished run."""
+
+    engine: Engine
+    thresholds: AlertThresholds
+    webserver_url: str
+
+    def link(self, run_id: str) -> str:
+        return run_url(self.webserver_url, run_id)
+
+    def summary(self, facts: RunFacts, status: str) -> SlackMessage:
+        """End of a job: status, duration and leads per status of the dates it covered."""
+        counts = status_counts(self.engine, facts.import_dates)
+        return run_finished_message(
+            facts.job,
+            facts.run_id,
+            status,
+            facts.partition,
+            counts,
+            facts.duration_seconds,
+            self.link(facts.run_id),
+        )
+
+    def failure(
+        self, facts: RunFacts, step_errors: list[tuple[str | None, object]]
+    ) -> SlackMessage:
+        """A failed job: the error class of its first failed step (or of the run)."""
+        step, error = step_errors[0] if step_errors else (None, None)
+        root = root_error(error)
+        return run_failed_message(
+            facts.job,
+            facts.run_id,
+            facts.partition,
+            str(getattr(root, "cls_name", None) or "RunFailure"),
+            getattr(root, "message", None),
+            step,
+            self.link(facts.run_id),
+        )
+
+    def conditions(self, facts: RunFacts) -> list[AlertCondition]:
+        """Every alert this run lets us judge."""
+        figures = api_figures_from_metadata(facts.all_metadata)
+        found = rate_limit_alerts(figures, self.thresholds) + retry_alerts(figures, self.thresholds)
+        if "subscriptions" in facts.materialized:
+            for import_date in facts.dates[-1:]:  # the newest date of a backfill is "today"
+                rows_today, trailing = import_volumes(self.engine, import_date)
+                if rows_today is None:
+                    continue
+                alert = import_volume_alert(import_date, rows_today, trailing, self.thresholds)
+                if alert is not None:
+                    found.append(alert)
+        return found
+
+    def alerts(self, facts: RunFacts) -> list[SlackMessage]:
+        """Messages for the alerts that started or cleared with this run (and only those)."""
+        messages = []
+        for condition in self.conditions(facts):
+            transition = record_alert(self.engine, condition, facts.run_id)
+            if transition is None:
+                continue
+            messages.append(
+                alert_message(
+                    condition.title,
+                    transition is Transition.STARTED,
+                    condition.detail,
+                    facts.run_id,
+                    self.link(facts.run_id),
+                )
+            )
+        return messages
