@@ -132,9 +132,19 @@ def run() -> list[Figure]:
         kroton.close()
         catalog.close()
 
-    searches = len({(lead["course_name"], lead["unit_id"], lead["course_type"],
-                     str(lead["monthly_price"]), lead["modality"], lead["capture_period"])
-                    for lead in leads})
+    searches = len(
+        {
+            (
+                lead["course_name"],
+                lead["unit_id"],
+                lead["course_type"],
+                str(lead["monthly_price"]),
+                lead["modality"],
+                lead["capture_period"],
+            )
+            for lead in leads
+        }
+    )
     ours_kroton, base_kroton = _calls(ours, "kroton"), _calls(base, "kroton")
     ours_new, base_new = _new_registrations(ours), _new_registrations(base)
     ours_per_new = sum(ours_kroton.values()) / max(ours_new, 1)
@@ -152,8 +162,9 @@ def run() -> list[Figure]:
     print(f"  ours Kroton calls by endpoint:     {dict(ours_kroton)}")
     print(f"  baseline Kroton calls by endpoint: {dict(base_kroton)}")
     print(f"  later polling pass (sandbox clock +15 min): {dict(polls)}")
-    per_day, base_per_day = KROTON_REQUESTS_PER_DAY / ours_per_new, KROTON_REQUESTS_PER_DAY / (
-        base_per_new
+    per_day, base_per_day = (
+        KROTON_REQUESTS_PER_DAY / ours_per_new,
+        KROTON_REQUESTS_PER_DAY / (base_per_new),
     )
     name = "1 API economy"
     return [

@@ -65,17 +65,17 @@ COLUMNS = ("benchmark", "measure", "ours", "baseline", "ratio", "target", "")
 def table(figures: list[Figure]) -> str:
     """The figures as a Markdown table (readable in a terminal and pasteable into README)."""
     rows = [COLUMNS] + [
-        (f.benchmark, f.measure, f.ours, f.baseline, f.ratio, f.target, f.verdict)
-        for f in figures
+        (f.benchmark, f.measure, f.ours, f.baseline, f.ratio, f.target, f.verdict) for f in figures
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
 
     def line(row: tuple[str, ...]) -> str:
         return "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |"
 
-    return "\n".join([line(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [
-        line(row) for row in rows[1:]
-    ])
+    return "\n".join(
+        [line(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        + [line(row) for row in rows[1:]]
+    )
 
 
 def print_report(title: str, figures: list[Figure], seconds: float) -> None:

@@ -178,9 +178,7 @@ def _case(kind: str, backend: str, path: Path, sample: int) -> dict[str, Any]:
 def _spawn(kind: str, backend: str, path: Path, sample: int) -> dict[str, Any]:
     """Run a case in a child process; add its own peak RSS (MB) to its report."""
     command = [sys.executable, "-m", "benchmarks.import_throughput", "--case", kind, backend]
-    proc = subprocess.Popen(
-        [*command, str(path), str(sample)], stdout=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([*command, str(path), str(sample)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -231,7 +229,9 @@ def run(rows: int = ROWS, sample: int = SAMPLE, backends: list[str] | None = Non
                 f"< {MEMORY_TARGET_MB:g} MB",
                 met(ours["peak_mb"] < MEMORY_TARGET_MB),
             ),
-            Figure(name, "names table load (before, not in wall)", f"{ours['names_seconds']:.1f} s"),
+            Figure(
+                name, "names table load (before, not in wall)", f"{ours['names_seconds']:.1f} s"
+            ),
         ]
     return figures
 

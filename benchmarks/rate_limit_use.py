@@ -97,9 +97,7 @@ def run_backend(backend: str) -> tuple[dict[str, float], list[dict[str, Any]]]:
     from kroton_pipeline.sandbox import SandboxServer
 
     with ExitStack() as stack:
-        url = stack.enter_context(
-            sqlite_database() if backend == "sqlite" else postgres_database()
-        )
+        url = stack.enter_context(sqlite_database() if backend == "sqlite" else postgres_database())
         sb = stack.enter_context(
             SandboxServer(port=0, seed=7, rate_limit=LIMIT, rate_window=WINDOW, token_ttl=3600)
         )
@@ -110,7 +108,10 @@ def run_backend(backend: str) -> tuple[dict[str, float], list[dict[str, Any]]]:
             subprocess.Popen([*args, str(start), str(until)], stdout=subprocess.PIPE, text=True)
             for _ in range(WORKERS)
         ]
-        reports = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+        outputs = [proc.communicate()[0] for proc in procs]
+        if any(proc.returncode for proc in procs):
+            raise RuntimeError(f"rate_limit_use[{backend}]: a worker process failed")
+        reports = [json.loads(output.strip().splitlines()[-1]) for output in outputs]
         return _measure(sb.journal()), reports
 
 

@@ -11,7 +11,9 @@ The same checks run in Dagster as the ``deployment_health`` asset's checks (job
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -25,16 +27,40 @@ from kroton_pipeline.clients.transport import RetryPolicy
 from kroton_pipeline.data.names import names_loaded
 from kroton_pipeline.db import migrate
 from kroton_pipeline.db.engine import is_sqlite, make_engine
-from kroton_pipeline.defs.genders.assets import NAMES_LOADED_THRESHOLD
 from kroton_pipeline.domain.masking import scrub
 from kroton_pipeline.notifications.thresholds import alert_thresholds
 from kroton_pipeline.settings import Settings, SettingsError, load_settings
 
+# Fewer rows means the census table was never loaded (same figure as fix_data's check in
+# defs/genders/assets.py, not imported: that module pulls in every asset decorator).
+NAMES_LOADED_THRESHOLD = 1000
 CHECKS = ("settings", "database", "names_table", "kroton_token", "captacao_token", "catalog_search")
 # Health checks fail fast: one retry, short timeouts (a job's clients try harder).
 HEALTH_POLICY = RetryPolicy(max_attempts=2, backoff_base_seconds=0.2, backoff_max_seconds=1.0)
 HEALTH_TIMEOUT_SECONDS = 10.0
 PG_TIMEOUT = {"connect_timeout": 10}
+# How long a check may wait for the shared rate budget before it reports the budget as busy.
+MAX_BUDGET_WAIT_SECONDS = 20.0
+
+
+class BudgetBusy(RuntimeError):
+    """The deployment's rate budget is in use for longer than a health check waits."""
+
+
+def _bounded_sleep(limit: float) -> Callable[[float], None]:
+    waited = 0.0
+
+    def sleep(seconds: float) -> None:
+        nonlocal waited
+        if waited + seconds > limit:
+            raise BudgetBusy(
+                f"shared rate budget in use for another {seconds:.0f} s (runs are spending "
+                "it); not checked"
+            )
+        waited += seconds
+        time.sleep(seconds)
+
+    return sleep
 
 
 @dataclass(frozen=True)
@@ -112,7 +138,8 @@ def check_client(name: str, health: Callable[[], object]) -> CheckOutcome:
 
 def _clients(settings: Settings, budget_url: str | None) -> dict[str, object]:
     def budget(bucket: str, limit: int, window: float):
-        return make_budget(budget_url, bucket, limit, window)
+        sleep = _bounded_sleep(MAX_BUDGET_WAIT_SECONDS)
+        return make_budget(budget_url, bucket, limit, window, sleep=sleep)
 
     kroton_budget = settings.kroton_budget
     common = {"timeout_seconds": HEALTH_TIMEOUT_SECONDS, "policy": HEALTH_POLICY}
@@ -162,8 +189,9 @@ def run_health_checks(environ: Mapping[str, str] | None = None) -> list[CheckOut
         outcomes += [database, check_names(engine)]
     finally:
         engine.dispose()
-    # The API checks draw from the deployment's shared budget when the database is there.
-    clients = _clients(settings, settings.database_url if database.ok else None)
+    # The API checks draw from the deployment's shared budget when its table is there.
+    shared = database.ok and database.detail.endswith("schema latest")
+    clients = _clients(settings, settings.database_url if shared else None)
     for name, client in clients.items():
         try:
             outcomes.append(check_client(name, client.health))  # type: ignore[attr-defined]
@@ -177,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m kroton_pipeline.health",
         description="Check settings, database, names table, Kroton, Captação and the catalog.",
     )
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--verbose", action="store_true", help="also show the clients' retry warnings (stderr)"
+    )
+    args = parser.parse_args(argv)
+    if not args.verbose:
+        # The lines below say what failed; the clients' per-attempt warnings are noise here.
+        logging.getLogger("kroton_pipeline").setLevel(logging.ERROR)
     outcomes = run_health_checks()
     for outcome in outcomes:
         print(outcome.line())

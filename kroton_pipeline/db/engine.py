@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+
+from kroton_pipeline.domain.masking import scrub
 
 
 def normalise_url(url: str) -> str:
@@ -32,12 +34,28 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _scrub_error(context: ExceptionContext) -> None:
+    # PostgreSQL's own message quotes the offending value ("Key (cpf)=(...) already exists"):
+    # mask it in the driver's exception and in SQLAlchemy's, keeping both types unchanged.
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            error.args = (scrub(error.args[0]), *error.args[1:])
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine for ``url`` with the settings each dialect needs."""
+    """Create an engine for ``url`` with the settings each dialect needs.
+
+    Error messages carry no personal data: bound parameters are left out
+    (``hide_parameters``) and the database's own text is scrubbed, because a failed
+    statement's message ends up in Dagster's event log, the UI and Slack.
+    """
     url = normalise_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         event.listen(engine, "connect", _configure_sqlite)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)  # type: ignore[arg-type]
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+    event.listen(engine, "handle_error", _scrub_error)
+    return engine

@@ -7,6 +7,7 @@ e-mail or phone that slipped into an error message leaves masked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,9 @@ def run_failed_message(
     link: str | None,
 ) -> SlackMessage:
     """A job failed: the error class, the failed step and the first line of the error."""
-    first_line = scrub((error_message or "").strip().splitlines()[0] if error_message else "")
+    first_line = (error_message or "").strip().splitlines()[0] if error_message else ""
+    # Dagster's error text starts "module.path.ErrorClass: "; the class is shown already.
+    first_line = scrub(re.sub(rf"^[\w.]*\b{re.escape(error_class)}: ", "", first_line))
     if len(first_line) > MAX_ERROR_CHARS:
         first_line = first_line[: MAX_ERROR_CHARS - 1] + "…"
     where = f" in `{step}`" if step else ""

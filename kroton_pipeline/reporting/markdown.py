@@ -11,7 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.reporting.charts import markdown_image, stacked_bar_chart, unicode_bar
+from kroton_pipeline.reporting.charts import (
+    STATUS_EMOJI,
+    compact_stacked_bars,
+    markdown_image,
+    stacked_bar_chart,
+    unicode_bar,
+)
 from kroton_pipeline.reporting.funnel import FunnelReport, GroupConversion
 
 STATUS_ORDER = [status.value for status in Status]
@@ -36,18 +42,46 @@ def _duration(hours: float | None) -> str:
     return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
+# The Dagster UI renders markdown metadata inline only below 1,000 characters.
+INLINE_MARKDOWN_LIMIT = 1000
+
+
+def _chart_columns(report: FunnelReport, count: int) -> list[tuple[str, dict[str, int]]]:
+    dates = sorted(report.status_by_import_date)[-count:]
+    return [(day.isoformat(), report.status_by_import_date[day]) for day in dates]
+
+
 def chart_section(report: FunnelReport) -> str:
-    """The stacked bar chart of leads per status per import date, as an inline PNG."""
-    dates = sorted(report.status_by_import_date)[-MAX_DATES:]
-    if not dates:
+    """Leads per status per import date as an inline PNG with an emoji legend.
+
+    As many of the newest import dates as fit under the UI's inline limit (at most 30);
+    ``chart_with_axes`` has the labelled version.
+    """
+    if not report.status_by_import_date:
         return "_no leads yet_"
-    columns = [(day.strftime("%m-%d"), report.status_by_import_date[day]) for day in dates]
+    text = ""
+    for count in (MAX_DATES, 21, 14, 10, 7, 5, 3, 2, 1):
+        columns = _chart_columns(report, count)
+        used = [s for s in STATUS_ORDER if any(counts.get(s) for _, counts in columns)]
+        top = max(sum(counts.values()) for _, counts in columns)
+        legend = " ".join(f"{STATUS_EMOJI.get(s, '▪')} {s}" for s in used)
+        image = markdown_image("Leads per status", compact_stacked_bars(columns, STATUS_ORDER))
+        text = f"{image}\n\n{columns[0][0]} → {columns[-1][0]}, tallest {top} leads  \n{legend}"
+        if len(text) < INLINE_MARKDOWN_LIMIT:
+            break
+    return text
+
+
+def chart_with_axes_section(report: FunnelReport) -> str:
+    """The same chart with axes, labels and legend drawn in (opens with "[Show Markdown]")."""
+    columns = [
+        (day.strftime("%m-%d"), report.status_by_import_date[day])
+        for day in sorted(report.status_by_import_date)[-MAX_DATES:]
+    ]
+    if not columns:
+        return "_no leads yet_"
     png = stacked_bar_chart("leads per status and import date", columns, STATUS_ORDER)
-    return (
-        markdown_image("Leads per status and import date", png)
-        + f"\n\nLeads per status for the last {len(dates)} import date(s), "
-        f"{dates[0].isoformat()} to {dates[-1].isoformat()}."
-    )
+    return markdown_image("Leads per status and import date, with axes", png)
 
 
 def status_by_date_section(report: FunnelReport) -> str:
@@ -154,6 +188,7 @@ def report_markdown(report: FunnelReport) -> dict[str, str]:
     return {
         "summary": summary_section(report),
         "chart_status_by_import_date": chart_section(report),
+        "chart_with_axes": chart_with_axes_section(report),
         "status_by_import_date": status_by_date_section(report),
         "status_last_7_days": status_counts_section(report.status_last_7_days),
         "conversion_by_modality_30_days": conversion_section(report.by_modality, "modality", None),

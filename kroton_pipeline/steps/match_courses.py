@@ -8,6 +8,7 @@ first two as options (each recording the query that found it and when); fewer â†
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -46,6 +47,25 @@ class CourseMatchResult:
     course_failed: int = 0
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+class SearchOncePerRun:
+    """A catalog that sends each distinct query once, however many import dates ask it.
+
+    ``match_courses`` already groups one date's leads by search; a backfill run covering
+    several dates shares one of these so that a course wanted on two days costs one call.
+    Failures are not remembered: the next date asks again.
+    """
+
+    def __init__(self, catalog: CatalogSearcher) -> None:
+        self.catalog = catalog
+        self.answers: dict[str, Any] = {}
+
+    def search(self, query: dict[str, Any]) -> Any:
+        key = json.dumps(query, sort_keys=True, default=str)
+        if key not in self.answers:
+            self.answers[key] = self.catalog.search(query)
+        return self.answers[key]
 
 
 def _hits(answer: Any) -> list[dict[str, Any]]:

@@ -89,6 +89,20 @@ class Pipeline:
             raise_on_error=raise_on_error,
         )
 
+    def prepare(self, *days: date) -> None:
+        """Import, fill genders and match courses for ``days``: leads wait in to_register."""
+        for day in days:
+            result = self.defs.resolve_job_def("all_jobs").execute_in_process(
+                partition_key=day.isoformat(),
+                instance=self.instance,
+                run_config=QUIET,
+                asset_selection=[
+                    dg.AssetKey(key)
+                    for key in ("subscriptions", "subscription_genders", "course_matches")
+                ],
+            )
+            assert result.success
+
     def run_range(
         self, job: str, first: date, last: date, **kwargs: Any
     ) -> dg.ExecuteInProcessResult:

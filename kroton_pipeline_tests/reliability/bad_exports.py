@@ -134,7 +134,7 @@ CASES: list[Case] = [
             [{**good(), "utm_source": "x", "score": "9"}], columns=[*COLUMNS, "utm_source", "score"]
         ),
         stored={1: {"cpf": "37845760870"}},
-    ),  # fmt: skip
+    ),
     Case("semicolon_delimiter", csv_bytes([good(0), good(1)], delimiter=";"), rows_in=2),
     Case("tab_delimiter", csv_bytes([good(0), good(1)], delimiter="\t"), rows_in=2),
     Case(

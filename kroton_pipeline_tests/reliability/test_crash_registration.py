@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -47,6 +48,7 @@ def _run_killed(db_url: str, sandbox: SandboxServer, leads: PreparedLeads, point
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == -9, f"worker was not killed: rc={done.returncode} {done.stderr}"
     return int(done.stdout.split()[-1])

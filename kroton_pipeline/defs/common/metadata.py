@@ -87,7 +87,11 @@ def api_metadata(counters: Mapping[str, Any] | None, leads: int, prefix: str) ->
         metadata[f"{prefix}/{key}"] = (
             dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(value)
         )
-    requests = counters.get("requests_total")
+    # Client counters name it "<system>.requests_total" (clients/counters.as_metadata).
+    requests = next(
+        (value for key, value in counters.items() if key.split(".")[-1] == "requests_total"),
+        None,
+    )
     if isinstance(requests, int) and leads:
         metadata[f"{prefix}/calls_per_lead"] = dg.MetadataValue.float(round(requests / leads, 3))
     return metadata

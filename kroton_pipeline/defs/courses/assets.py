@@ -22,7 +22,7 @@ from kroton_pipeline.defs.common.partitions import (
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.steps.match_courses import match_courses
+from kroton_pipeline.steps.match_courses import SearchOncePerRun, match_courses
 from kroton_pipeline.timeutil import today_in_sao_paulo
 
 TWO_OPTIONS_CHECK = dg.AssetCheckSpec(
@@ -54,14 +54,15 @@ def course_matches(
     engine = database.get_engine()
     dates = partition_dates(context)
     client = catalog.get_client()
+    searcher = SearchOncePerRun(client)  # a backfill's dates share their searches
     progress = ProgressReporter(context.log)
     results = [
         match_courses(
             engine,
-            client,
+            searcher,
             day,
             today_in_sao_paulo(),
-            context.run_id,
+            context.run.run_id,
             progress=lambda done, total, day=day: progress(f"searches {day}", done, total),
         )
         for day in dates
@@ -86,7 +87,7 @@ def course_matches(
     return dg.MaterializeResult(
         metadata={
             "leads_searched": leads,
-            "distinct_searches": sum(r.searches for r in results),
+            "distinct_searches": len(searcher.answers),
             "to_register": sum(r.to_register for r in results),
             "empty_course": sum(r.empty_course for r in results),
             "course_failed": sum(r.course_failed for r in results),

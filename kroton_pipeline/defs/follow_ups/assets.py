@@ -57,7 +57,7 @@ def follow_up_snapshots(
         engine,
         client,
         snapshot_date,
-        context.run_id,
+        context.run.run_id,
         limit=max(cap, 0),
         ignore_schedule=config.ignore_schedule,
         progress=ProgressReporter(context.log),

@@ -59,7 +59,7 @@ def subscription_genders(
         load_names(engine)
     dates = partition_dates(context)
     results = [
-        fill_genders(engine, day, rules.rules.gender_min_ratio, context.run_id, utcnow())
+        fill_genders(engine, day, rules.rules.gender_min_ratio, context.run.run_id, utcnow())
         for day in dates
     ]
     sources: Counter[str] = Counter()

@@ -70,24 +70,24 @@ def subscriptions(
     rules: RulesResource,
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
-    results: list[ImportResult] = []
-    missing: list[str] = []
-    for import_date in partition_dates(context):
-        export = find_export(landing.url, import_date)
-        if export is None:
-            missing.append(import_date.isoformat())
-            continue
-        try:
-            results.append(import_export(engine, export, rules.rules, context.run_id))
-        except (MissingColumnsError, ExportUnreadable) as exc:
-            raise dg.Failure(description=f"{export.name}: {exc}. Nothing was imported.") from exc
+    exports = {day: find_export(landing.url, day) for day in partition_dates(context)}
+    missing = [day.isoformat() for day, export in exports.items() if export is None]
     if missing:
+        # Checked before anything is written: a backfill never half-imports its range.
         raise dg.Failure(
             description=f"No export for {', '.join(missing)} in the landing location "
-            "(expected leads_YYYY-MM-DD.csv or .parquet); those days were not imported."
-            + (f" Imported: {', '.join(str(r.import_date) for r in results)}." if results else ""),
+            "(expected leads_YYYY-MM-DD.csv or .parquet); nothing was imported.",
             metadata={"missing_dates": ", ".join(missing)},
         )
+    results: list[ImportResult] = []
+    for export in exports.values():
+        assert export is not None
+        try:
+            results.append(import_export(engine, export, rules.rules, context.run.run_id))
+        except (MissingColumnsError, ExportUnreadable) as exc:
+            raise dg.Failure(
+                description=f"{export.name}: {exc}. Nothing of this file was imported."
+            ) from exc
 
     dates = [result.import_date for result in results]
     invalid_cpfs, duplicates, unknown_status = _integrity(engine, dates)

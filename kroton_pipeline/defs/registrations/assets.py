@@ -1,6 +1,7 @@
 """checker-before-register + register: the ``registrations`` asset."""
 
 from collections import Counter
+from datetime import timedelta
 
 import dagster as dg
 
@@ -80,8 +81,9 @@ def registrations(
             client,
             day,
             rules.rules,
-            context.run_id,
+            context.run.run_id,
             dry_run=dry_run,
+            poll_after=timedelta(minutes=config.poll_after_minutes),
             progress=progress,
         )
         for day in dates

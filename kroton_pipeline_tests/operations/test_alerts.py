@@ -1,0 +1,128 @@
+"""Alerts are judged from what a run did and sent once when they start, once when they clear."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Engine, insert
+
+from kroton_pipeline.db.models import ImportFile
+from kroton_pipeline.notifications.alert_state import Transition, open_alerts, record_alert
+from kroton_pipeline.notifications.alerts import (
+    AlertCondition,
+    api_figures_from_metadata,
+    import_volume_alert,
+    rate_limit_alerts,
+    retry_alerts,
+)
+from kroton_pipeline.notifications.reporter import RunReporter
+from kroton_pipeline.notifications.run_facts import RunFacts
+from kroton_pipeline.notifications.thresholds import AlertThresholds, alert_thresholds
+
+THRESHOLDS = AlertThresholds(rate_limit_wait_seconds=60, retry_share=0.2, retry_min_requests=20)
+DAY = date(2026, 11, 28)
+
+
+def _condition(active: bool) -> AlertCondition:
+    return AlertCondition("rate_limit_wait:kroton", "waits", active, 90.0 if active else 0.0, "d")
+
+
+def test_client_counters_are_summed_per_api_from_materialization_metadata() -> None:
+    figures = api_figures_from_metadata(
+        [
+            {"kroton/kroton.budget_wait_seconds": 40.0, "kroton/kroton.requests_total": 50},
+            {"kroton/kroton.retry_after_wait_seconds": 30.0, "kroton/kroton.retries": 4},
+            {"catalog/catalog.budget_wait_seconds": 1.5, "rows_in": 100, "status/to_sync": 3},
+        ]
+    )
+    assert figures["kroton"].wait_seconds == 70.0
+    assert figures["kroton"].requests_total == 50 and figures["kroton"].retries == 4
+    assert set(figures) == {"kroton", "catalog"}
+
+
+def test_rate_limit_wait_above_the_threshold_is_an_active_alert() -> None:
+    figures = api_figures_from_metadata([{"kroton/kroton.budget_wait_seconds": 61.0}])
+    [alert] = rate_limit_alerts(figures, THRESHOLDS)
+    assert alert.key == "rate_limit_wait:kroton" and alert.active
+    figures = api_figures_from_metadata([{"kroton/kroton.budget_wait_seconds": 59.0}])
+    assert not rate_limit_alerts(figures, THRESHOLDS)[0].active
+
+
+def test_retries_are_judged_only_from_enough_requests() -> None:
+    few = api_figures_from_metadata(
+        [{"kroton/kroton.requests_total": 10, "kroton/kroton.retries": 9}]
+    )
+    assert retry_alerts(few, THRESHOLDS) == []
+    many = api_figures_from_metadata(
+        [{"kroton/kroton.requests_total": 100, "kroton/kroton.retries": 30}]
+    )
+    [alert] = retry_alerts(many, THRESHOLDS)
+    assert alert.active and alert.value == 0.3
+
+
+def test_import_volume_is_compared_with_the_trailing_days() -> None:
+    assert import_volume_alert(DAY, 1000, [100, 100], THRESHOLDS) is None  # too little history
+    alert = import_volume_alert(DAY, 1600, [1000, 1000, 1000], THRESHOLDS)
+    assert alert is not None and alert.active and "+60%" in alert.detail
+    normal = import_volume_alert(DAY, 1100, [1000, 1000, 1000], THRESHOLDS)
+    assert normal is not None and not normal.active
+
+
+def test_thresholds_come_from_the_environment() -> None:
+    thresholds = alert_thresholds(
+        {"KROTON_ALERT_IMPORT_VOLUME_CHANGE": "0.3", "KROTON_ALERT_RATE_LIMIT_WAIT_SECONDS": "120"}
+    )
+    assert thresholds.import_volume_change == 0.3
+    assert thresholds.rate_limit_wait_seconds == 120
+
+
+def test_an_alert_is_announced_once_when_it_starts_and_once_when_it_clears(
+    engine: Engine,
+) -> None:
+    transitions = [
+        record_alert(engine, _condition(active), f"run{n}")
+        for n, active in enumerate([False, True, True, True, False, False, True])
+    ]
+    assert transitions == [
+        None,
+        Transition.STARTED,
+        None,
+        None,
+        Transition.CLEARED,
+        None,
+        Transition.STARTED,
+    ]
+    assert open_alerts(engine) == ["rate_limit_wait:kroton"]
+
+
+def test_anomalous_import_volume_starts_and_clears_with_the_runs_that_import(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ImportFile),
+            [
+                {
+                    "import_date": DAY - timedelta(days=n),
+                    "file_name": f"leads_{n}.csv",
+                    "sha256": "0" * 64,
+                    "rows_in": rows,
+                    "imported": rows,
+                    "rejected": 0,
+                }
+                for n, rows in [(0, 3000), (1, 1000), (2, 1000), (3, 1000), (4, 900)]
+            ],
+        )
+    reporter = RunReporter(engine, THRESHOLDS, "http://ui")
+    facts = RunFacts("import_leads", "run-a", str(DAY), [DAY], 1.0, {"subscriptions": [{}]})
+    [started] = reporter.alerts(facts)
+    assert "Alert started: anomalous import volume" in started.text
+    assert reporter.alerts(facts) == []  # still anomalous: nothing new to say
+    with engine.begin() as conn:
+        conn.execute(
+            ImportFile.__table__.update().where(ImportFile.import_date == DAY).values(rows_in=1050)
+        )
+    [cleared] = reporter.alerts(facts)
+    assert "Alert cleared" in cleared.text
+    # A run that imported nothing says nothing about the volume.
+    assert reporter.alerts(RunFacts("checker", "run-b", str(DAY), [DAY], 1.0, {})) == []
