@@ -71,8 +71,10 @@ def run_finished_message(
     counts: Mapping[str, int],
     duration_seconds: float | None,
     link: str | None,
+    forecast: tuple[int, float] | None = None,
 ) -> SlackMessage:
-    """A job ended: its status, how long it took, and the leads per status it covers."""
+    """A job ended: its status, how long it took, the leads per status it covers and, after
+    a registration pass, the forecast (leads waiting to be sent, days to send them)."""
     icon = _ICONS.get(status, ":information_source:")
     took = f" in {duration_seconds:.0f} s" if duration_seconds is not None else ""
     text = f"{icon} {job}{_scope(partition)} {status.lower()}{took} — {counts_line(counts)}"
@@ -80,6 +82,9 @@ def run_finished_message(
         f"{icon} *{job}*{_scope(partition)} {status.lower()}{took} (run `{run_id[:8]}`)",
         f"Leads per status: {counts_line(counts)}",
     ]
+    if forecast is not None:
+        backlog, days = forecast
+        lines.append(f"Forecast: {backlog} lead(s) waiting to be sent, ~{days:g} day(s) of budget")
     return _message(text, lines, link)
 
 

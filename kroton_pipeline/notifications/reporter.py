@@ -53,6 +53,7 @@ class RunReporter:
             counts,
             facts.duration_seconds,
             self.link(facts.run_id),
+            forecast=_forecast(facts),
         )
 
     def failure(
@@ -102,3 +103,13 @@ class RunReporter:
                 )
             )
         return messages
+
+
+def _forecast(facts: RunFacts) -> tuple[int, float] | None:
+    """(leads waiting to be sent, days of budget to send them) from a registration pass."""
+    for metadata in reversed(facts.materialized.get("registrations", [])):
+        backlog = metadata.get("forecast/backlog_to_send")
+        days = metadata.get("forecast/days_to_send_backlog")
+        if isinstance(backlog, int) and isinstance(days, int | float):
+            return backlog, float(days)
+    return None

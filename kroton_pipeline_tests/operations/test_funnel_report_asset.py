@@ -5,10 +5,19 @@ from datetime import timedelta
 import dagster as dg
 from sqlalchemy import Engine
 
-from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.clients.resources import KrotonResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.reporting.assets import funnel_report
 from kroton_pipeline.timeutil import today_in_sao_paulo
 from kroton_pipeline_tests.db.factories import create_subscriptions
+
+
+def _resources(url: str) -> dict[str, object]:
+    # The report only reads the Kroton budget settings; it sends nothing.
+    kroton = KrotonResource(
+        base_url="http://127.0.0.1:9", client_id="c", client_secret="s", subscription_key="k"
+    )
+    return {"database": DatabaseResource(url=url), "kroton": kroton, "rules": RulesResource()}
 
 
 def test_funnel_report_materializes_tables_chart_and_numbers(engine: Engine, db_url: str) -> None:
@@ -17,9 +26,7 @@ def test_funnel_report_materializes_tables_chart_and_numbers(engine: Engine, db_
         create_subscriptions(conn, 3, 1, status="registered", import_date=today)
         create_subscriptions(conn, 2, 10, status="enrolled", import_date=today - timedelta(days=1))
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize(
-        [funnel_report], instance=instance, resources={"database": DatabaseResource(url=db_url)}
-    )
+    result = dg.materialize([funnel_report], instance=instance, resources=_resources(db_url))
     assert result.success
     [materialization] = result.asset_materializations_for_node("funnel_report")
     metadata = materialization.metadata
@@ -39,6 +46,7 @@ def test_funnel_report_materializes_tables_chart_and_numbers(engine: Engine, db_
         assert isinstance(metadata[table], dg.MarkdownMetadataValue), table
     assert "| EAD | 5 | 5 | 2 | 40.0% |" in metadata["conversion_by_modality_30_days"].value
     assert metadata["leads_total"].value == 5
+    assert "| follow-ups | 8640 |" in metadata["budget_plan"].value
     assert metadata["status/enrolled"].value == 2
     assert isinstance(metadata["registration_success_rate"], dg.FloatMetadataValue)
     # No personal data: CPFs, names and e-mails never reach the report.
@@ -50,7 +58,7 @@ def test_funnel_report_of_an_empty_database(sqlite_url: str) -> None:
     result = dg.materialize(
         [funnel_report],
         instance=dg.DagsterInstance.ephemeral(),
-        resources={"database": DatabaseResource(url=sqlite_url)},
+        resources=_resources(sqlite_url),
     )
     [materialization] = result.asset_materializations_for_node("funnel_report")
     assert materialization.metadata["chart_status_by_import_date"].value == "_no leads yet_"

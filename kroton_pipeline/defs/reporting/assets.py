@@ -2,7 +2,10 @@
 
 import dagster as dg
 
-from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.clients.resources import KrotonResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.reporting.budget_use import budget_markdown, spent_last_day
+from kroton_pipeline.domain.budget_plan import BudgetPlan
 from kroton_pipeline.reporting.funnel import funnel_report as build_funnel_report
 from kroton_pipeline.reporting.markdown import report_markdown, report_numbers
 from kroton_pipeline.timeutil import TIMEZONE, today_in_sao_paulo
@@ -23,11 +26,15 @@ EVERY_PARTITION = dg.AllPartitionMapping()
         "chart), the last 7 days' statuses, conversion per modality (30 days) and per campus "
         "(7 days) — the source document's three monitoring queries — plus the registration "
         "success rate, median hours from import to registration, daily volume and retry "
-        "rate. Figures are plotted across materializations in the Plots tab."
+        "rate, and the day's Kroton budget planned vs spent. Figures are plotted across "
+        "materializations in the Plots tab."
     ),
 )
 def funnel_report(
-    context: dg.AssetExecutionContext, database: DatabaseResource
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    kroton: KrotonResource,
+    rules: RulesResource,
 ) -> dg.MaterializeResult:
     engine = database.get_engine()
     with engine.connect() as conn:
@@ -39,6 +46,11 @@ def funnel_report(
         metadata[name] = (
             dg.MetadataValue.int(value) if isinstance(value, int) else dg.MetadataValue.float(value)
         )
+    plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
+    spent = spent_last_day(context.instance)
+    metadata["budget_plan"] = dg.MetadataValue.md(budget_markdown(plan, spent))
+    for kind, value in spent.items():
+        metadata[f"budget/spent_24h/{kind.split()[0]}"] = dg.MetadataValue.int(value)
     context.log.info(
         f"funnel report: {report.leads_total} leads over {len(report.status_by_import_date)} "
         "import date(s)"

@@ -1,0 +1,73 @@
+"""The daily budget plan, the follow-up schedule and the backlog forecast (issue 8 rules)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from kroton_pipeline.domain.budget_plan import (
+    BudgetPlan,
+    check_ages,
+    days_to_clear_backlog,
+    max_days_between_checks,
+    next_check_on,
+    steady_state_daily_checks,
+)
+from kroton_pipeline.notifications.messages import run_finished_message
+from kroton_pipeline.notifications.reporter import _forecast
+from kroton_pipeline.notifications.run_facts import RunFacts
+
+TODAY = date(2026, 11, 29)
+
+
+def test_kroton_limit_gives_28800_requests_a_day_split_registrations_first() -> None:
+    plan = BudgetPlan(requests_per_window=100, window_seconds=300, follow_up_share=0.3)
+    assert plan.daily_requests == 28_800
+    assert plan.follow_up_cap == 8_640
+    assert plan.registration_share == 28_800 - 8_640
+    assert plan.new_leads_per_day(2.0) == 10_080
+
+
+def test_follow_ups_are_dense_while_fresh_then_sparse_then_stop() -> None:
+    registered = datetime(2026, 11, 1, 10, 0)
+    assert next_check_on(registered, date(2026, 11, 1)) == date(2026, 11, 4)
+    assert next_check_on(registered, date(2026, 11, 10)) == date(2026, 11, 25)
+    assert next_check_on(registered, date(2026, 12, 10)) is None  # cut off after 30 days
+    assert check_ages() == [3, 6, 9, 24, 39]
+    assert max_days_between_checks() == 15
+
+
+def test_lead_without_registration_time_is_looked_at_the_next_day() -> None:
+    assert next_check_on(None, TODAY) == date(2026, 11, 30)
+
+
+def test_schedule_fits_1500_new_leads_a_day_within_the_follow_up_cap() -> None:
+    assert steady_state_daily_checks(1_500) <= BudgetPlan().follow_up_cap
+
+
+def test_forecast_counts_days_of_registration_budget_for_the_backlog() -> None:
+    plan = BudgetPlan()
+    assert days_to_clear_backlog(0, plan) == 0
+    assert days_to_clear_backlog(10_080, plan) == 1
+    assert days_to_clear_backlog(25_200, plan) == 2.5
+    starved = BudgetPlan(requests_per_window=1, window_seconds=86_400, follow_up_share=0.99)
+    assert math.isinf(days_to_clear_backlog(5, starved))
+
+
+def test_slack_summary_of_a_registration_pass_carries_the_forecast() -> None:
+    facts = RunFacts(
+        job="register",
+        run_id="abcdef1234",
+        partition="2026-11-28",
+        materialized={
+            "registrations": [
+                {"forecast/backlog_to_send": 120, "forecast/days_to_send_backlog": 0.01}
+            ]
+        },
+    )
+    forecast = _forecast(facts)
+    assert forecast == (120, 0.01)
+    message = run_finished_message(
+        "register", "abcdef1234", "SUCCESS", "2026-11-28", {"registered": 3}, 12.0, None, forecast
+    )
+    assert "Forecast: 120 lead(s) waiting to be sent" in str(message.payload("#c"))
