@@ -192,6 +192,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{name} is not set")
         return found
 
+    for share in (
+        "KROTON_FOLLOW_UP_SHARE",
+        "KROTON_GENDER_MIN_RATIO",
+        "KROTON_SUCCESS_RATE_THRESHOLD",
+    ):
+        if _number(environ, share, 0.5) > 1:
+            raise SettingsError(f"{share} is a share: it must be between 0 and 1")
+
     scheme = _get(environ, "CATALOG_KROTON_AUTH_SCHEME") or (
         "Bearer" if env == "staging" else "apiKey"
     )

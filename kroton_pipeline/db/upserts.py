@@ -10,6 +10,8 @@ subscription rows: ~27,000 rows/s on SQLite, ~30,000 rows/s on PostgreSQL.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -166,3 +168,57 @@ def insert_rows(
     for chunk in chunked(rows, CHUNK_ROWS):
         conn.execute(stmt, list(chunk))
     return len(rows)
+
+
+_COPY_NULL = "\\N"
+
+
+def _copy_value(value: Any) -> Any:
+    if value is None:
+        return _COPY_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def insert_returning_ids(
+    conn: Connection,
+    table: Table | type[DeclarativeBase],
+    rows: Sequence[Mapping[str, Any]],
+    key_col: str,
+) -> list[int]:
+    """Insert new ``rows`` and return their ids; ``key_col`` must be unique in the table.
+
+    PostgreSQL parses a multi-row INSERT of 100,000 rows for ~14 s on the benchmark machine
+    where ``COPY`` of the same rows takes ~2.6 s, so there the rows go through ``COPY`` (in
+    the caller's transaction) and the ids are read back by key. Elsewhere: one executemany
+    INSERT ... RETURNING.
+    """
+    if not rows:
+        return []
+    tbl = as_table(table)
+    if conn.dialect.name != "postgresql":
+        return list(conn.execute(tbl.insert().returning(tbl.c.id), list(rows)).scalars())
+    columns = list(rows[0].keys())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_copy_value(row[column]) for column in columns])
+    buffer.seek(0)
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(
+            f"COPY {tbl.name} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '{_COPY_NULL}')",
+            buffer,
+        )
+    finally:
+        cursor.close()
+    keys = [row[key_col] for row in rows]
+    ids: dict[Any, int] = {}
+    key = tbl.c[key_col]
+    for chunk in chunked(keys, in_list_size(conn)):
+        ids.update((k, i) for k, i in conn.execute(select(key, tbl.c.id).where(key.in_(chunk))))
+    return [ids[value] for value in keys]

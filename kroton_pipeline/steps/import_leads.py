@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, select
 
 from kroton_pipeline.db.models import ImportFile, LeadRejection, Subscription
 from kroton_pipeline.db.status_changes import record_created
-from kroton_pipeline.db.upserts import chunked, insert_rows, upsert_rows
+from kroton_pipeline.db.upserts import chunked, insert_returning_ids, insert_rows, upsert_rows
 from kroton_pipeline.domain.leads import DefaultAddress, check_columns, normalise_leads
 from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
@@ -185,9 +185,8 @@ def import_export(
                     created_at=now,
                     updated_at=now,
                 )
-            insert = table.insert().returning(table.c.id)
-            inserted = conn.execute(insert, new_rows).scalars().all()
-            record_created(conn, list(inserted), run_id, now=now)
+            inserted = insert_returning_ids(conn, table, new_rows, "cpf")
+            record_created(conn, inserted, run_id, now=now)
             result.created += len(new_rows)
 
         # Same date imported again: refresh the data of leads nothing has happened to yet.

@@ -101,3 +101,33 @@ def test_names_upsert_with_a_mapped_class_and_nulls(engine: Engine) -> None:
 def test_nothing_to_write_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as conn:
         assert upsert_rows(conn, Subscription, [], ["cpf"]) == 0
+
+
+def test_insert_returning_ids_keeps_nulls_empty_strings_and_awkward_text(engine: Engine) -> None:
+    awkward = 'Rua "A", nº 5\nfundos \\N'
+    rows = [
+        subscription_row(1, street=awkward, campus=None, address_issue="", address_defaulted=True),
+        subscription_row(
+            2, street="", campus="Centro", address_issue=None, address_defaulted=False
+        ),
+    ]
+    with engine.begin() as conn:
+        ids = upserts.insert_returning_ids(conn, Subscription, rows, "cpf")
+    with engine.connect() as conn:
+        stored = {
+            row.cpf: row
+            for row in conn.execute(
+                select(
+                    Subscription.id, Subscription.cpf, Subscription.street, Subscription.campus,
+                    Subscription.address_issue, Subscription.address_defaulted,
+                    Subscription.birthday, Subscription.monthly_price,
+                )
+            )
+        }  # fmt: skip
+    first, second = stored[rows[0]["cpf"]], stored[rows[1]["cpf"]]
+    assert ids == [first.id, second.id]
+    assert first.street == awkward and first.campus is None and first.address_issue == ""
+    assert first.address_defaulted is True and second.address_defaulted is False
+    assert second.street == "" and second.campus == "Centro"
+    assert first.birthday == rows[0]["birthday"]
+    assert first.monthly_price == rows[0]["monthly_price"]

@@ -7,6 +7,7 @@ load while one is missing (``load_settings`` names each missing variable).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from functools import cached_property
 from typing import Any
 
@@ -43,7 +44,11 @@ class LandingResource(dg.ConfigurableResource):
 
 
 class RulesResource(dg.ConfigurableResource):
-    """Business values the source document hard-codes (SPEC §3: all configuration)."""
+    """Business values the source document hard-codes (SPEC §3: all configuration).
+
+    The same fields as :class:`~kroton_pipeline.settings.BusinessRules` (which reads them
+    from the environment); Dagster needs them declared to show and check them as config.
+    """
 
     sales_channel_id: int = 85
     affiliate_id: str = "DL00QUERO12991"
@@ -84,17 +89,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
     return {
         "database": DatabaseResource(url=database_url),
         "landing": LandingResource(url=settings.landing_url),
-        "rules": RulesResource(
-            sales_channel_id=settings.rules.sales_channel_id,
-            affiliate_id=settings.rules.affiliate_id,
-            exam_type_id=settings.rules.exam_type_id,
-            rg_placeholder=settings.rules.rg_placeholder,
-            gender_min_ratio=settings.rules.gender_min_ratio,
-            min_age=settings.rules.min_age,
-            max_age=settings.rules.max_age,
-            success_rate_threshold=settings.rules.success_rate_threshold,
-            follow_up_share=settings.rules.follow_up_share,
-        ),
+        "rules": RulesResource(**asdict(settings.rules)),
         "kroton": KrotonResource(
             base_url=settings.kroton_base_url,
             client_id=_secret(settings, "API_KROTON_CLIENT_ID", settings.kroton_client_id),

@@ -1,0 +1,78 @@
+"""Settings from the environment (SPEC §9): sandbox by default, real environments refuse to
+start without their credentials and name each missing one."""
+
+from __future__ import annotations
+
+import pytest
+
+from kroton_pipeline.settings import REQUIRED_SECRETS, SettingsError, load_settings
+
+STAGING_SECRETS = {name: f"value-of-{name.lower()}" for name in REQUIRED_SECRETS}
+
+
+def test_empty_environment_is_the_sandbox_with_an_sqlite_file() -> None:
+    settings = load_settings({})
+    assert settings.env == "sandbox"
+    assert settings.database_url == "sqlite:///kroton_pipeline.db"
+    assert settings.kroton_base_url == "http://127.0.0.1:8765/kroton"
+    assert settings.captacao_base_url == "http://127.0.0.1:8765/captacao"
+    assert settings.catalog_base_url == "http://127.0.0.1:8765/catalog"
+    assert settings.kroton_client_id == "sandbox-client"
+    assert settings.catalog_api_key == "sandbox-api-key"
+    assert settings.catalog_auth_scheme == "apiKey"
+    assert not settings.slack_enabled
+    assert (settings.kroton_budget.requests, settings.kroton_budget.window_seconds) == (100, 300)
+
+
+def test_sandbox_urls_follow_the_port_and_can_be_overridden() -> None:
+    settings = load_settings(
+        {"KROTON_SANDBOX_PORT": "9001", "CATALOG_KROTON_BASE_URL": "http://catalog.test/"}
+    )
+    assert settings.kroton_base_url == "http://127.0.0.1:9001/kroton"
+    assert settings.catalog_base_url == "http://catalog.test"
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_real_environment_without_credentials_names_each_missing_one(env: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"KROTON_ENV": env, "API_KROTON_CLIENT_ID": "given"})
+    message = str(refused.value)
+    assert "API_KROTON_CLIENT_ID" not in message
+    for name in REQUIRED_SECRETS[1:]:
+        assert name in message
+
+
+def test_staging_uses_kroton_urls_bearer_catalog_auth_and_never_prints_secrets() -> None:
+    settings = load_settings({"KROTON_ENV": "staging", **STAGING_SECRETS})
+    assert settings.kroton_base_url == "https://ingresso-api-stg-portal.krthomolog.com.br"
+    assert settings.catalog_base_url == "https://captacao-aks-stg.krthomolog.com.br"
+    assert settings.catalog_auth_scheme == "Bearer"
+    shown = repr(settings)
+    for name in ("API_KROTON_SECRET", "API_KROTON_PASSWORD", "CATALOG_KROTON_API_KEY"):
+        assert STAGING_SECRETS[name] not in shown
+
+
+def test_production_uses_kroton_production_urls() -> None:
+    settings = load_settings({"KROTON_ENV": "production", **STAGING_SECRETS})
+    assert settings.kroton_base_url == "https://ingresso-api-portal.kroton.com.br"
+    assert settings.catalog_auth_scheme == "apiKey"
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"KROTON_ENV": "prod"}, "KROTON_ENV"),
+        ({"KROTON_RATE_LIMIT": "many"}, "KROTON_RATE_LIMIT"),
+        ({"KROTON_RATE_WINDOW_SECONDS": "0"}, "KROTON_RATE_WINDOW_SECONDS"),
+        ({"KROTON_FOLLOW_UP_SHARE": "1.5"}, "KROTON_FOLLOW_UP_SHARE"),
+        ({"CATALOG_KROTON_AUTH_SCHEME": "Basic"}, "CATALOG_KROTON_AUTH_SCHEME"),
+    ],
+)
+def test_invalid_setting_is_refused_naming_the_variable(variables: dict, named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings(variables)
+
+
+def test_slack_is_on_only_with_token_and_channel() -> None:
+    assert not load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).slack_enabled
+    assert load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#leads"}).slack_enabled
