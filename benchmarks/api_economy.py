@@ -28,6 +28,7 @@ from benchmarks.harness import (
     sandbox_clients,
     sqlite_database,
 )
+from kroton_pipeline.domain.budget_plan import BudgetPlan, check_ages, steady_state_daily_checks
 
 LEADS = 1000
 DISTINCT_SEARCHES = 40
@@ -197,6 +198,46 @@ def run() -> list[Figure]:
             f"{per_day:,.0f}",
             f"{base_per_day:,.0f}",
             ratio(per_day, base_per_day),
+        ),
+        *budget_split_figures(ours_per_new + polls_per_new),
+    ]
+
+
+def budget_split_figures(calls_per_new_lead: float) -> list[Figure]:
+    """The daily plan (issue 8): registrations first, follow-ups capped, and what fits."""
+    plan = BudgetPlan()
+    name = "1 budget plan"
+    look_ups = len(check_ages())
+    intake = plan.sustainable_intake(calls_per_new_lead, look_ups)
+    quiet_day = plan.follow_up_allowance(intake * calls_per_new_lead)
+    return [
+        Figure(name, "daily Kroton requests (100 per 300 s)", f"{plan.daily_requests:,}"),
+        Figure(
+            name,
+            f"kept for registrations + pre-checks + polling ({1 - plan.follow_up_share:.0%})",
+            f"{plan.registration_share:,}",
+        ),
+        Figure(
+            name,
+            f"follow-up cap ({plan.follow_up_share:.0%}, always theirs)",
+            f"{plan.follow_up_cap:,}",
+        ),
+        Figure(
+            name,
+            f"new leads/day the registration share sends ({calls_per_new_lead:.2f} calls each)",
+            f"{plan.new_leads_per_day(calls_per_new_lead):,}",
+        ),
+        Figure(
+            name,
+            f"new leads/day registered and followed ({look_ups} look-ups each over 39 days)",
+            f"{intake:,}",
+        ),
+        Figure(
+            name,
+            "follow-up allowance at that intake (cap + what registrations leave)",
+            f"{quiet_day:,}",
+            target=f"≥ {steady_state_daily_checks(intake):,} needed",
+            verdict=met(quiet_day >= steady_state_daily_checks(intake)),
         ),
     ]
 

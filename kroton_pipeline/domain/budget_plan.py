@@ -40,6 +40,21 @@ class BudgetPlan:
         """Requests reserved for pre-checks, registrations and polling."""
         return self.daily_requests - self.follow_up_cap
 
+    def follow_up_allowance(self, registration_demand: float) -> int:
+        """Requests the follow-up may spend today, given what registrations will need.
+
+        Registrations come first: they keep what they need, up to their share; the
+        follow-up gets at least its cap and, on a quiet day, whatever registrations leave.
+        """
+        reserved = min(self.registration_share, math.ceil(max(registration_demand, 0)))
+        return max(self.follow_up_cap, self.daily_requests - reserved)
+
+    def sustainable_intake(self, calls_per_lead: float, look_ups_per_lead: int) -> int:
+        """New leads a day that can be registered *and* followed for their whole schedule."""
+        by_registrations = self.new_leads_per_day(calls_per_lead)
+        by_whole_day = int(self.daily_requests / (calls_per_lead + look_ups_per_lead))
+        return min(by_registrations, by_whole_day)
+
     def new_leads_per_day(self, calls_per_lead: float = CALLS_PER_NEW_LEAD) -> int:
         """New leads the registration share can send in a day."""
         return int(self.registration_share / calls_per_lead)

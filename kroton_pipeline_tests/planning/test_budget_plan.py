@@ -71,3 +71,18 @@ def test_slack_summary_of_a_registration_pass_carries_the_forecast() -> None:
         "register", "abcdef1234", "SUCCESS", "2026-11-28", {"registered": 3}, 12.0, None, forecast
     )
     assert "Forecast: 120 lead(s) waiting to be sent" in str(message.payload("#c"))
+
+
+def test_follow_up_gets_its_cap_on_a_busy_day_and_the_leftover_on_a_quiet_one() -> None:
+    plan = BudgetPlan()
+    assert plan.follow_up_allowance(registration_demand=50_000) == plan.follow_up_cap
+    assert plan.follow_up_allowance(registration_demand=3_000) == 28_800 - 3_000
+    assert plan.follow_up_allowance(registration_demand=0) == 28_800
+
+
+def test_sustainable_intake_pays_for_registration_and_the_whole_follow_up_schedule() -> None:
+    plan = BudgetPlan()
+    intake = plan.sustainable_intake(calls_per_lead=2.0, look_ups_per_lead=5)
+    assert intake == 28_800 // 7
+    demand = intake * 2.0
+    assert plan.follow_up_allowance(demand) >= steady_state_daily_checks(intake)

@@ -13,6 +13,7 @@ from kroton_pipeline.defs.common.partitions import partition_date, snapshot_date
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.domain.budget_plan import BudgetPlan
+from kroton_pipeline.steps.budget_demand import registration_demand
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
 
 
@@ -51,8 +52,10 @@ def follow_up_snapshots(
     snapshot_date = partition_date(context)
     client = kroton.get_client()
     plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
-    # One look-up per lead; keep one request of the cap for a token.
-    cap = config.max_lookups if config.max_lookups is not None else plan.follow_up_cap - 1
+    demand = registration_demand(engine, snapshot_date)
+    allowance = plan.follow_up_allowance(demand)
+    # One look-up per lead; keep one request of the allowance for a token.
+    cap = config.max_lookups if config.max_lookups is not None else allowance - 1
     result = check_follow_ups(
         engine,
         client,
@@ -70,6 +73,8 @@ def follow_up_snapshots(
     return dg.MaterializeResult(
         metadata={
             "due_checked_today": result.due,
+            "budget/registration_demand_today": round(demand),
+            "budget/follow_up_allowance": allowance,
             "budget/follow_up_planned": cap,
             "budget/follow_up_spent": client.counters.total_requests,
             **plan.as_metadata(),

@@ -20,9 +20,10 @@ from kroton_pipeline.defs.common.partitions import (
 )
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
-from kroton_pipeline.defs.registrations.success_rate import success_rate_check, waiting_to_be_sent
+from kroton_pipeline.defs.registrations.success_rate import success_rate_check
 from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
 from kroton_pipeline.domain.masking import mask_payload
+from kroton_pipeline.steps.budget_demand import waiting_to_be_sent
 from kroton_pipeline.steps.register_leads import register_leads
 
 SUCCESS_RATE_CHECK = dg.AssetCheckSpec(

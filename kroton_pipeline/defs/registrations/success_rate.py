@@ -53,16 +53,3 @@ def success_rate_check(
             "decided": decided,
         },
     )
-
-
-WAITING = (Status.TO_SYNC, Status.COURSE_FAILED, Status.TO_REGISTER)
-
-
-def waiting_to_be_sent(engine: Engine) -> int:
-    """Leads of every import date that still wait to be sent to Kroton."""
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).where(Subscription.status.in_([s.value for s in WAITING]))
-            ).scalar_one()
-        )
