@@ -121,13 +121,19 @@ class _Registrar:
         answer: dict[str, Any],
         reason: str,
         checkpoint: str | None = None,
-    ) -> Status | None:
+    ) -> bool:
+        """Record Kroton's inscription for ``lead``; False when Kroton holds none.
+
+        True whenever Kroton holds an inscription, even one whose classification the
+        status table does not know (the status is then kept, with a warning): such a lead
+        is followed, never registered again.
+        """
         view = best_inscription(answer)
         if view is None:
-            return None
+            return False
         if self.result.dry_run:  # a dry run changes nothing
             self.result.count(str(view.status or lead["status"]))
-            return view.status or Status(lead["status"])
+            return True
         now = utcnow()
         with self.engine.begin() as conn:
             status = record_view(conn, lead, view, answer, reason, self.run_id, now)
@@ -139,7 +145,7 @@ class _Registrar:
             if checkpoint:
                 self.checkpoint(checkpoint, lead["id"])
         self.result.count(str(status or lead["status"]))
-        return status
+        return True
 
     def fail(self, lead: dict[str, Any], reason: str) -> None:
         self.result.count(Status.REGISTER_FAILED.value)
@@ -185,8 +191,7 @@ class _Registrar:
         except PayloadError as exc:
             self.fail(lead, f"invalid_payload: {exc}")
             return
-        if self.result.dry_run:
-            self.kroton.register(payload)
+        if self.result.dry_run:  # never reaches the client, whatever its own switch says
             self.result.dry_run_payloads.append(payload)
             return
         with self.engine.begin() as conn:  # mark: committed before anything is sent
@@ -227,7 +232,9 @@ class _Registrar:
         )
 
     # -- passes ----------------------------------------------------------------------------
-    def reconcile_unknowns(self, import_date: date) -> None:
+    def reconcile_unknowns(self, import_date: date) -> list[dict[str, Any]]:
+        """Settle leads marked as sent without a result; return those Kroton never got."""
+        not_at_kroton: list[dict[str, Any]] = []
         leads = _leads(
             self.engine,
             Subscription.import_date == import_date,
@@ -244,22 +251,38 @@ class _Registrar:
                 self.note_transient(lead, f"reconcile: {type(exc).__name__}", clear_mark=False)
                 continue
             self.result.reconciled += 1
-            if self.follow(lead, answer, "reconciled unknown outcome by CPF look-up") is None:
-                # Kroton never got it: it is safe to send again.
+            if not self.follow(lead, answer, "reconciled unknown outcome by CPF look-up"):
+                # Kroton never got it: it is safe to send again (this run, without a
+                # second look-up).
                 self.note_transient(lead, "reconciled: not at Kroton", clear_mark=True)
+                not_at_kroton.append({**lead, "sent_at": None})
+        return not_at_kroton
 
-    def register_all(self, import_date: date, progress: Progress | None) -> None:
-        leads = _leads(
-            self.engine,
-            Subscription.import_date == import_date,
-            Subscription.status == Status.TO_REGISTER.value,
-            Subscription.sent_at.is_(None),
-        )
+    def register_all(
+        self,
+        import_date: date,
+        progress: Progress | None,
+        checked: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Register every unsent ``to_register`` lead; ``checked`` ones skip the look-up."""
+        checked = checked or []
+        checked_ids = {lead["id"] for lead in checked}
+        leads = checked + [
+            lead
+            for lead in _leads(
+                self.engine,
+                Subscription.import_date == import_date,
+                Subscription.status == Status.TO_REGISTER.value,
+                Subscription.sent_at.is_(None),
+            )
+            if lead["id"] not in checked_ids
+        ]
         self.result.leads = len(leads)
         options = _options(self.engine, [lead["id"] for lead in leads])
         for done, lead in enumerate(leads, start=1):
             try:
-                answer = self.lookup(lead)
+                looked_up = lead["id"] not in checked_ids
+                answer = self.lookup(lead) if looked_up else {"inscricoes": []}
                 if self.follow(lead, answer, "existing inscription found before registering"):
                     self.result.found_at_kroton += 1
                 elif not options.get(lead["id"]):
@@ -350,8 +373,10 @@ def register_leads(
                 GENDER_UNKNOWN_REASON,
                 run_id,
             )
-        registrar.reconcile_unknowns(import_date)
-    registrar.register_all(import_date, progress)
+        reconciled = registrar.reconcile_unknowns(import_date)
+    else:
+        reconciled = []
+    registrar.register_all(import_date, progress, checked=reconciled)
     if not dry_run:
         registrar.poll_pending(import_date, poll_after, progress)
     result.seconds = time.monotonic() - started

@@ -207,3 +207,39 @@ def test_success_rate_check_warns_below_threshold(pipeline: Pipeline) -> None:
     assert evaluation.metadata["success_rate"].value < 0.9
     refused = [s for s in pipeline.subscriptions() if s["status"] == "register_failed"]
     assert any((s["status_reason"] or "").startswith("kroton_rejected") for s in refused)
+
+
+def test_inscription_with_an_unknown_classification_is_followed_never_posted(
+    pipeline: Pipeline,
+) -> None:
+    (day,) = past_days(1)
+    pipeline.export(day, size=20, seed=31)
+    pipeline.prepare(day)
+    lead = _to_register(pipeline)[0]
+    pipeline.sandbox.preseed(lead["cpf"], classificacao="Pre-matriculado")
+
+    pipeline.run("register", day)
+    pipeline.run("register", day)  # and again: still never sent
+
+    created = pipeline.inscriptions_by_cpf(origin="registered")
+    assert cpf_digits(lead["cpf"]) not in created
+    with pipeline.engine.connect() as conn:
+        now = conn.execute(select(Subscription).where(Subscription.id == lead["id"])).one()
+    assert now.status == "to_register"  # the status table does not know it: kept
+    assert now.kroton_classification == "Pre-matriculado"
+
+
+def test_dry_run_step_never_reaches_the_client_even_one_that_would_send(
+    pipeline: Pipeline,
+) -> None:
+    from kroton_pipeline.settings import BusinessRules
+    from kroton_pipeline.steps.register_leads import register_leads
+
+    (day,) = past_days(1)
+    pipeline.export(day, size=20, seed=32)
+    pipeline.prepare(day)
+    client = pipeline.defs.resources["kroton"].get_client()
+    assert client.dry_run is False
+    result = register_leads(pipeline.engine, client, day, BusinessRules(), "dry", dry_run=True)
+    assert result.dry_run_payloads
+    assert pipeline.requests("register") == []
