@@ -34,12 +34,19 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def scrub_exception(error: BaseException | None) -> None:
+    """Mask personal data in a database error's message, in place (its type is kept).
+
+    PostgreSQL's own message quotes the offending value ("Key (cpf)=(...) already exists").
+    """
+    if error is not None and error.args and isinstance(error.args[0], str):
+        error.args = (scrub(error.args[0]), *error.args[1:])
+
+
 def _scrub_error(context: ExceptionContext) -> None:
-    # PostgreSQL's own message quotes the offending value ("Key (cpf)=(...) already exists"):
-    # mask it in the driver's exception and in SQLAlchemy's, keeping both types unchanged.
-    for error in (context.original_exception, context.sqlalchemy_exception):
-        if error is not None and error.args and isinstance(error.args[0], str):
-            error.args = (scrub(error.args[0]), *error.args[1:])
+    # Both the driver's exception and SQLAlchemy's wrapper carry the text.
+    scrub_exception(context.original_exception)
+    scrub_exception(context.sqlalchemy_exception)
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:

@@ -24,6 +24,8 @@ from sqlalchemy import Connection, Table, Text, bindparam, func, literal_column,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
+from kroton_pipeline.db.engine import scrub_exception
+
 # Rows handed to the driver per execute call: bounds memory, not correctness.
 CHUNK_ROWS = 5_000
 # Bound variables one SQLite statement may carry (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
@@ -214,6 +216,10 @@ def insert_returning_ids(
             f"COPY {tbl.name} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '{_COPY_NULL}')",
             buffer,
         )
+    except Exception as error:
+        # A raw cursor bypasses the engine's error hook: mask the values COPY quotes.
+        scrub_exception(error)
+        raise
     finally:
         cursor.close()
     keys = [row[key_col] for row in rows]

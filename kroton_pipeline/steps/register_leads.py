@@ -54,6 +54,8 @@ Checkpoint = Callable[[str, int], None]
 # recorded yet; "before_record_commit": the answer is written but not yet committed. The
 # crash tests kill the process at each of them (kroton_pipeline_tests/reliability).
 CHECKPOINTS = ("marked", "answered", "before_record_commit")
+# status_reason prefix of a registration Kroton refused (the success-rate check reads it).
+KROTON_REFUSAL = "kroton_rejected"
 # Pending inscriptions are asked about again once this long has passed since the last answer.
 DEFAULT_POLL_AFTER = timedelta(minutes=10)
 
@@ -210,7 +212,7 @@ class _Registrar:
             if exc.status_code == 409:  # Kroton already holds an inscription for this CPF
                 self.follow(lead, self.lookup(lead), "existing inscription at Kroton (409)")
                 return
-            self.fail(lead, f"kroton_rejected: {scrub(exc.message or '')}".strip())
+            self.fail(lead, f"{KROTON_REFUSAL}: {scrub(exc.message or '')}".strip())
             return
         self.checkpoint("answered", lead["id"])
         answer = sent.answer.source() if sent.answer is not None else {}
@@ -220,7 +222,7 @@ class _Registrar:
         self, lead: dict[str, Any], answer: dict[str, Any], options: list[dict[str, Any]]
     ) -> None:
         if answer.get("success") is False or str(answer.get("status", "")).upper() == "ERROR":
-            self.fail(lead, f"kroton_rejected: {scrub(str(answer.get('message') or 'ERROR'))}")
+            self.fail(lead, f"{KROTON_REFUSAL}: {scrub(str(answer.get('message') or 'ERROR'))}")
             return
         item = {**answer, "sistema": answer.get("sistema") or options[0].get("sistema")}
         item.setdefault("idAfiliado", self.rules.affiliate_id)

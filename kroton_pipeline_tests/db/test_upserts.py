@@ -131,3 +131,14 @@ def test_insert_returning_ids_keeps_nulls_empty_strings_and_awkward_text(engine:
     assert second.street == "" and second.campus == "Centro"
     assert first.birthday == rows[0]["birthday"]
     assert first.monthly_price == rows[0]["monthly_price"]
+
+
+def test_a_failed_insert_names_no_cpf_in_its_error(engine: Engine) -> None:
+    row = subscription_row(7)
+    with engine.begin() as conn:
+        upserts.insert_returning_ids(conn, Subscription, [row], "cpf")
+    with pytest.raises(Exception) as failed, engine.begin() as conn:
+        upserts.insert_returning_ids(
+            conn, Subscription, [subscription_row(8, cpf=row["cpf"])], "cpf"
+        )
+    assert row["cpf"] not in str(failed.value)

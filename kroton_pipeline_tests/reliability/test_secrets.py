@@ -104,3 +104,16 @@ def test_no_secret_in_run_config_event_log_or_logs_of_a_staging_run(
         for where, text in texts.items():
             assert value not in text, f"{name} found in {where}"
         assert value not in run_config
+
+
+def test_real_environments_read_the_database_url_and_its_password_through_envvar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgresql://kroton:db-password-3f9@db.internal/kroton"
+    monkeypatch.setenv("KROTON_DATABASE_URL", url)
+    settings = load_settings({"KROTON_ENV": "production", "KROTON_DATABASE_URL": url, **SECRETS})
+    resources = resources_for_environment(settings)
+    for name in ("database",):
+        assert resources[name].url == dg.EnvVar("KROTON_DATABASE_URL")
+    for name in ("kroton", "captacao", "catalog"):
+        assert resources[name].database_url == dg.EnvVar("KROTON_DATABASE_URL")

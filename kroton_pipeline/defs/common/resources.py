@@ -7,6 +7,7 @@ load while one is missing (``load_settings`` names each missing variable).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from functools import cached_property
 from typing import Any
@@ -72,7 +73,12 @@ def _secret(settings: Settings, name: str, sandbox_value: str) -> Any:
 def resources_for_environment(settings: Settings | None = None) -> dict[str, Any]:
     """The resources bound for the environment named by KROTON_ENV."""
     settings = settings or load_settings()
-    database_url = settings.database_url
+    # A production URL carries the database password: keep it out of the UI's run config.
+    database_url = (
+        dg.EnvVar("KROTON_DATABASE_URL")
+        if not settings.is_sandbox and os.environ.get("KROTON_DATABASE_URL")
+        else settings.database_url
+    )
     # Captação draws from Kroton's budget (SPEC §3: "same budget unless configured").
     captacao = CaptacaoResource(
         base_url=settings.captacao_base_url,

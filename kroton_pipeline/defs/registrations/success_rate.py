@@ -10,37 +10,51 @@ from sqlalchemy import Engine, func, select
 
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.steps.register_leads import KROTON_REFUSAL
 
 ACCEPTED = (Status.AWAITING_REGISTER, Status.REGISTERED, Status.ENROLLED, Status.DROPPED)
+KROTON_REFUSAL_PREFIX = KROTON_REFUSAL
 
 
-def registration_success_rate(engine: Engine, dates: Sequence[date]) -> tuple[int, int]:
-    """(accepted, decided): leads Kroton accepted vs leads whose registration was decided.
+def registration_success_rate(engine: Engine, dates: Sequence[date]) -> tuple[int, int, int]:
+    """(accepted, sent, never_sent) for the leads of ``dates``.
 
-    Decided = accepted + register_failed (Kroton refused) + failed (processing error).
-    register_failed for an unknown gender counts too: it is a lead we could not register.
+    Sent = accepted + refused by Kroton (register_failed with Kroton's message) + failed in
+    Kroton's processing. Leads that never reached Kroton (gender unknown, invalid payload,
+    erased) are a data-quality matter, counted apart, not a registration failure.
     """
     accepted_values = [status.value for status in ACCEPTED]
-    decided_values = [*accepted_values, Status.REGISTER_FAILED.value, Status.FAILED.value]
-    with engine.connect() as conn:
-        rows = dict(
-            conn.execute(
-                select(Subscription.status, func.count())
-                .where(
-                    Subscription.import_date.in_(list(dates)),
-                    Subscription.status.in_(decided_values),
-                )
-                .group_by(Subscription.status)
-            ).all()
+    query = (
+        select(
+            Subscription.status,
+            Subscription.status_reason.like(f"{KROTON_REFUSAL_PREFIX}%"),
+            func.count(),
         )
-    accepted = sum(count for status, count in rows.items() if status in accepted_values)
-    return accepted, sum(rows.values())
+        .where(
+            Subscription.import_date.in_(list(dates)),
+            Subscription.status.in_(
+                [*accepted_values, Status.REGISTER_FAILED.value, Status.FAILED.value]
+            ),
+        )
+        .group_by(Subscription.status, Subscription.status_reason.like(f"{KROTON_REFUSAL_PREFIX}%"))
+    )
+    accepted = sent = never_sent = 0
+    with engine.connect() as conn:
+        for status, refused_by_kroton, count in conn.execute(query):
+            if status in accepted_values:
+                accepted += count
+                sent += count
+            elif status == Status.FAILED.value or refused_by_kroton:
+                sent += count
+            else:
+                never_sent += count
+    return accepted, sent, never_sent
 
 
 def success_rate_check(
     engine: Engine, dates: Sequence[date], threshold: float
 ) -> dg.AssetCheckResult:
-    accepted, decided = registration_success_rate(engine, dates)
+    accepted, decided, never_sent = registration_success_rate(engine, dates)
     rate = accepted / decided if decided else 1.0
     return dg.AssetCheckResult(
         check_name="registration_success_rate",
@@ -50,6 +64,7 @@ def success_rate_check(
             "success_rate": dg.MetadataValue.float(round(rate, 4)),
             "threshold": dg.MetadataValue.float(threshold),
             "accepted": accepted,
-            "decided": decided,
+            "sent": decided,
+            "never_sent": never_sent,
         },
     )
