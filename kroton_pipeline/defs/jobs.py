@@ -4,47 +4,41 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kroton_pipeline.defs.common.partitions import import_date_partitions, snapshot_date_partitions
-
 import_leads = dg.define_asset_job(
     "import_leads",
     selection=["subscriptions"],
-    partitions_def=import_date_partitions,
     description="Import one day's Databricks export (subscriptions).",
 )
 fix_data = dg.define_asset_job(
     "fix_data",
     selection=["subscription_genders"],
-    partitions_def=import_date_partitions,
     description="fixData: fill missing genders from other subscriptions and the IBGE table.",
 )
 sync_courses = dg.define_asset_job(
     "sync_courses",
     selection=["course_matches"],
-    partitions_def=import_date_partitions,
     description="syncCourses: find two catalog offers per lead.",
 )
 register = dg.define_asset_job(
     "register",
     selection=["registrations"],
-    partitions_def=import_date_partitions,
     description="register: CPF pre-check, then register leads at Kroton; poll pending ones.",
 )
 checker = dg.define_asset_job(
     "checker",
     selection=["follow_up_snapshots"],
-    partitions_def=snapshot_date_partitions,
     description="checker: the daily follow-up of every tracked lead.",
 )
 all_jobs = dg.define_asset_job(
     "all_jobs",
     selection=["subscriptions", "subscription_genders", "course_matches", "registrations"],
-    partitions_def=import_date_partitions,
     description="allJobs: import → fixData → syncCourses → register for one import date.",
 )
 retry_pass = dg.define_asset_job(
     "retry_pass",
-    selection=["course_matches", "registrations"],
-    partitions_def=import_date_partitions,
-    description="Retry pass: catalog errors, unknown outcomes and pending inscriptions.",
+    selection=["subscription_genders", "course_matches", "registrations"],
+    description=(
+        "Retry pass: leads left behind (genders, catalog errors, transient Kroton failures, "
+        "unknown outcomes) and pending inscriptions."
+    ),
 )

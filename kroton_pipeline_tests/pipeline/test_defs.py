@@ -59,7 +59,7 @@ PIPELINE_JOBS = {
     "register": ["registrations"],
     "checker": ["follow_up_snapshots"],
     "all_jobs": ["course_matches", "registrations", "subscription_genders", "subscriptions"],
-    "retry_pass": ["course_matches", "registrations"],
+    "retry_pass": ["course_matches", "registrations", "subscription_genders"],
 }
 PIPELINE_SCHEDULES = {
     "checker_schedule": ("checker", "0 7 * * *"),
