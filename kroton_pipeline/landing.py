@@ -37,6 +37,13 @@ class ExportFile:
         with fsspec.open(self.url, "rb") as handle:
             return handle.read()
 
+    def stamp(self) -> str:
+        """Size and modification time (or ETag): cheap to read, changes when the file does."""
+        fs, path = fsspec.core.url_to_fs(self.url)
+        info = fs.info(path)
+        changed = info.get("mtime") or info.get("LastModified") or info.get("ETag") or ""
+        return f"{info.get('size')}:{changed}"
+
 
 def _landing_fs(landing_url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     if "://" not in landing_url:
@@ -66,10 +73,15 @@ def list_exports(landing_url: str) -> list[ExportFile]:
 
 def find_export(landing_url: str, import_date: date) -> ExportFile | None:
     """The export for ``import_date`` (CSV preferred when both formats exist), or ``None``."""
+    return exports_by_date(landing_url).get(import_date)
+
+
+def exports_by_date(landing_url: str) -> dict[date, ExportFile]:
+    """The one export per import date that an import reads (CSV preferred over Parquet)."""
+    chosen: dict[date, ExportFile] = {}
     for export in list_exports(landing_url):
-        if export.import_date == import_date:
-            return export
-    return None
+        chosen.setdefault(export.import_date, export)
+    return chosen
 
 
 def sha256_of(content: bytes) -> str:

@@ -107,6 +107,10 @@ def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
     return max(moment.timestamp() - time.time(), 0.0)
 
 
+# At most one "waiting for the budget" line per this many seconds of a run.
+WAIT_REPORT_SECONDS = 30.0
+
+
 class Transport:
     """Sends requests for one system (``kroton``, ``captacao``, ``catalog``)."""
 
@@ -131,6 +135,9 @@ class Transport:
         self.log: LogSink = log or logger
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self._waits_since_report = 0
+        self._waited_since_report = 0.0
+        self._last_wait_report = float("-inf")
 
     def _draw_budget(self) -> None:
         waited = self.budget.acquire()
@@ -139,8 +146,23 @@ class Transport:
             self.counters.add("budget_wait_seconds", waited)
 
     def on_budget_wait(self, seconds: float, budget: str) -> None:
-        """Progress report while the shared budget is exhausted (not a failure)."""
-        self.log.info(f"waiting {seconds:.1f} s for the {budget}")
+        """Progress report while the shared budget is exhausted (not a failure).
+
+        Once the budget is the bottleneck nearly every request waits: one line per
+        ``WAIT_REPORT_SECONDS`` sums them up instead of one line per request.
+        """
+        self._waits_since_report += 1
+        self._waited_since_report += seconds
+        now = time.monotonic()
+        if now - self._last_wait_report < WAIT_REPORT_SECONDS:
+            return
+        self.log.info(
+            f"waiting for the {budget}: {self._waits_since_report} wait(s), "
+            f"{self._waited_since_report:.1f} s since the last report"
+        )
+        self._last_wait_report = now
+        self._waits_since_report = 0
+        self._waited_since_report = 0.0
 
     def call(
         self,
