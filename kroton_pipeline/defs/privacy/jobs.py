@@ -37,7 +37,7 @@ def erase_person_op(
         raise dg.Failure(description="Give exactly one of subscription_id or rejection_id.")
     engine = database.get_engine()
     cpf = cpf_of(engine, config.subscription_id, config.rejection_id)
-    result = erase_person(engine, cpf, context.run_id)
+    result = erase_person(engine, cpf, context.run.run_id)
     context.log.info(
         f"personal data erased: subscription {result.subscription_id}, "
         f"{result.rejections} rejected row(s)"
