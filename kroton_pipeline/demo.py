@@ -6,7 +6,7 @@ through Dagster, moves the sandbox clock forward so that pending inscriptions re
 classifications move on, runs ``register`` and the ``checker``, and prints the funnel.
 
 Everything lands in ``./demo`` (SQLite database, landing folder, Dagster instance), so the
-result can be opened afterwards with ``DAGSTER_HOME=$PWD/demo/dagster_home dg dev``.
+result can be opened afterwards in the UI (the demo prints the command).
 This module is the only one that brings product code and the sandbox together.
 """
 
@@ -125,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ndone in {time.monotonic() - started:.0f} s. Database: {workdir / 'kroton_pipeline.db'}"
     )
-    print(f"Open the runs in the UI: DAGSTER_HOME={workdir / 'dagster_home'} dg dev")
+    print(
+        "Open these runs and this database in the UI:\n"
+        f"  DAGSTER_HOME={workdir / 'dagster_home'} "
+        f"KROTON_DATABASE_URL=sqlite:///{workdir / 'kroton_pipeline.db'} "
+        f"KROTON_LANDING_URL={workdir / 'landing'} .venv/bin/dg dev"
+    )
     return 0
 
 

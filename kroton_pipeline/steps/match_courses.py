@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
 from kroton_pipeline.db.models import CourseOption, Subscription
@@ -41,6 +41,7 @@ class CatalogSearcher(Protocol):
 class CourseMatchResult:
     import_date: date
     leads: int = 0
+    waiting_for_gender: int = 0
     searches: int = 0
     to_register: int = 0
     empty_course: int = 0
@@ -91,12 +92,21 @@ def match_courses(
                 select(Subscription).where(
                     Subscription.import_date == import_date,
                     Subscription.status.in_(WAITING_FOR_COURSES),
+                    Subscription.gender.is_not(None),
                     Subscription.gender != GENDER_UNKNOWN,
                 )
             )
             .mappings()
             .all()
         )
+        # Not searched until fix_data gave them a gender: they may never be sendable.
+        result.waiting_for_gender = conn.execute(
+            select(func.count()).where(
+                Subscription.import_date == import_date,
+                Subscription.status.in_(WAITING_FOR_COURSES),
+                Subscription.gender.is_(None),
+            )
+        ).scalar_one()
     groups: dict[CourseSearch, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[CourseSearch.from_row(row)].append(dict(row))

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
 from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
@@ -25,8 +25,10 @@ from kroton_pipeline.settings import BusinessRules, Settings, load_settings
 class DatabaseResource(dg.ConfigurableResource):
     """The project's database (system of record). Brought to the latest schema on first use."""
 
-    url: str
-    migrate: bool = True
+    url: str = Field(description="SQLAlchemy URL of the pipeline's database (KROTON_DATABASE_URL).")
+    migrate: bool = Field(
+        True, description="Bring the schema to the latest migration on first use."
+    )
 
     _engine: Engine | None = PrivateAttr(default=None)
 
@@ -41,7 +43,7 @@ class DatabaseResource(dg.ConfigurableResource):
 class LandingResource(dg.ConfigurableResource):
     """Where the Databricks exports land: a local folder or an object-store URL."""
 
-    url: str
+    url: str = Field(description="Folder or fsspec URL of leads_YYYY-MM-DD.csv|parquet files.")
 
 
 class RulesResource(dg.ConfigurableResource):
@@ -51,15 +53,21 @@ class RulesResource(dg.ConfigurableResource):
     from the environment); Dagster needs them declared to show and check them as config.
     """
 
-    sales_channel_id: int = 85
-    affiliate_id: str = "DL00QUERO12991"
-    exam_type_id: int = 1
-    rg_placeholder: str = "20000000"
-    gender_min_ratio: float = 0.9
-    min_age: int = 16
-    max_age: int = 100
-    success_rate_threshold: float = 0.9
-    follow_up_share: float = 0.3
+    sales_channel_id: int = Field(85, description="inscricao.canalVendas.id of every payload.")
+    affiliate_id: str = Field("DL00QUERO12991", description="inscricao.idAfiliado.")
+    exam_type_id: int = Field(1, description="inscricao.idTipoProva.")
+    rg_placeholder: str = Field("20000000", description="dadosPessoais.rg (not in the export).")
+    gender_min_ratio: float = Field(
+        0.9, description="Majority share a first name needs to give a gender."
+    )
+    min_age: int = Field(16, description="Youngest age accepted at import.")
+    max_age: int = Field(100, description="Oldest age accepted at import.")
+    success_rate_threshold: float = Field(
+        0.9, description="The registration success-rate check warns below this share."
+    )
+    follow_up_share: float = Field(
+        0.3, description="Share of the daily Kroton budget the follow-up may always use."
+    )
 
     @cached_property
     def rules(self) -> BusinessRules:

@@ -87,6 +87,7 @@ def course_matches(
     return dg.MaterializeResult(
         metadata={
             "leads_searched": leads,
+            "waiting_for_fix_data": sum(r.waiting_for_gender for r in results),
             "distinct_searches": len(searcher.answers),
             "to_register": sum(r.to_register for r in results),
             "empty_course": sum(r.empty_course for r in results),
