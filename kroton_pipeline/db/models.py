@@ -291,6 +291,16 @@ class RateLimitEvent(Base):
     __table_args__ = (Index("ix_rate_limit_events_bucket_at", "bucket", "at"),)
 
 
+class ErasedPerson(Base):
+    """Someone whose personal data was erased on request (LGPD): a keyed digest of the CPF,
+    never the CPF, so that a later export naming them is refused instead of re-imported."""
+
+    __tablename__ = "erased_people"
+
+    cpf_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+
+
 # Registered on Base.metadata here so that Alembic and the schema test see every table; the
 # model lives in its own module (operations, not the lead's record).
 from kroton_pipeline.db import alert_models as _alert_models  # noqa: E402, F401

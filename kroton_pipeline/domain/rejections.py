@@ -15,6 +15,7 @@ class RejectionReason(StrEnum):
     INVALID_CPF = "invalid_cpf"
     DUPLICATE_CPF_IN_FILE = "duplicate_cpf_in_file"
     CPF_ALREADY_IMPORTED = "cpf_already_imported"
+    ERASED_ON_REQUEST = "erased_on_request"
     MISSING_NAME = "missing_name"
     INVALID_BIRTHDAY = "invalid_birthday"
     BIRTHDAY_BEFORE_1900 = "birthday_before_1900"
@@ -37,6 +38,8 @@ DESCRIPTIONS: dict[RejectionReason, str] = {
     "only its first valid row is imported.",
     RejectionReason.CPF_ALREADY_IMPORTED: "The CPF already belongs to a subscription imported "
     "on another date.",
+    RejectionReason.ERASED_ON_REQUEST: "The person asked for their data to be erased (LGPD); "
+    "nothing of the row is kept.",
     RejectionReason.MISSING_NAME: "The name is empty or has no letters.",
     RejectionReason.INVALID_BIRTHDAY: "The birth date is empty, not YYYY-MM-DD / DD/MM/YYYY, "
     "or not a real calendar date.",

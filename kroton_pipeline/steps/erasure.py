@@ -21,7 +21,9 @@ cannot be sent to Kroton any more: it moves to ``register_failed`` with reason
 way it ends after 120 days); a pending inscription is still polled by Kroton's id, which
 carries no personal data.
 
-The CPF itself is never logged nor returned; the erasure is recorded by the Dagster run that
+A keyed digest of the CPF goes to ``erased_people`` so that a later export naming the person
+is refused (``erased_on_request``) instead of bringing them back. The CPF itself is never
+logged nor returned; the erasure is recorded by the Dagster run that
 performs it (subscription id and time, see ``defs/privacy``). Erasing twice is harmless.
 """
 
@@ -38,6 +40,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from kroton_pipeline.db.models import (
+    ErasedPerson,
     FollowUp,
     FollowUpSnapshot,
     LeadRejection,
@@ -45,7 +48,9 @@ from kroton_pipeline.db.models import (
     Subscription,
 )
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
+from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline.domain.cpf import cpf_digits
+from kroton_pipeline.domain.erasure_digest import cpf_digest
 from kroton_pipeline.domain.masking import scrub
 from kroton_pipeline.domain.statuses import TRACKED, Status
 from kroton_pipeline.timeutil import utcnow
@@ -194,6 +199,11 @@ def erase_person(engine: Engine, cpf: str, run_id: str | None) -> ErasureResult:
                 .values(cpf=None, raw=None)
             )
         result.rejections = len(rejection_ids)
+        # Remembered (as a keyed digest, never the CPF) so a later export is refused.
+        upsert_rows(
+            conn, ErasedPerson, [{"cpf_digest": cpf_digest(digits), "erased_at": now}],
+            ["cpf_digest"], update_cols=[],
+        )  # fmt: skip
     result.tables = {
         "subscriptions": 0 if result.subscription_id is None else 1,
         "follow_ups": result.follow_ups,

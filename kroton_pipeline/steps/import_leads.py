@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, select
 
-from kroton_pipeline.db.models import ImportFile, LeadRejection, Subscription
+from kroton_pipeline.db.models import ErasedPerson, ImportFile, LeadRejection, Subscription
 from kroton_pipeline.db.status_changes import record_created
 from kroton_pipeline.db.upserts import chunked, insert_returning_ids, insert_rows, upsert_rows
+from kroton_pipeline.domain.erasure_digest import cpf_digest, erasure_key
 from kroton_pipeline.domain.leads import DefaultAddress, check_columns, normalise_leads
 from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
@@ -164,14 +165,22 @@ def import_export(
                 existing[cpf] = (sub_id, sub_date, status)
 
         cpfs = valid["cpf"].tolist()
+        erased = _erased(conn, cpfs)
         # Plain bool arrays: an empty object Series would select columns instead of rows.
-        earlier = np.array([c in existing and existing[c][1] != import_date for c in cpfs], bool)
-        same_day = np.array([c in existing and existing[c][1] == import_date for c in cpfs], bool)
-        rejections = _rejection_rows(rejected, valid[earlier], import_date, now)
+        gone = np.array([c in erased for c in cpfs], bool)
+        earlier = np.array(
+            [c in existing and existing[c][1] != import_date and c not in erased for c in cpfs],
+            bool,
+        )
+        same_day = np.array(
+            [c in existing and existing[c][1] == import_date and c not in erased for c in cpfs],
+            bool,
+        )
+        rejections = _rejection_rows(rejected, valid[earlier], valid[gone], import_date, now)
 
         # In slices: holding every new row as a dict at once (plus SQLAlchemy's copy of the
         # parameters) raised the peak memory of a 100,000-row import by ~300 MB.
-        new_leads = valid[~earlier & ~same_day]
+        new_leads = valid[~earlier & ~same_day & ~gone]
         for start in range(0, len(new_leads), INSERT_SLICE_ROWS):
             new_rows = _records(
                 new_leads.iloc[start : start + INSERT_SLICE_ROWS], SUBSCRIPTION_FIELDS
@@ -243,8 +252,21 @@ def import_export(
     return result
 
 
+def _erased(conn: Any, cpfs: list[str]) -> set[str]:
+    """The CPFs among ``cpfs`` of people erased on request (LGPD)."""
+    digests = set(conn.execute(select(ErasedPerson.cpf_digest)).scalars())
+    if not digests:
+        return set()
+    key = erasure_key()
+    return {cpf for cpf in cpfs if cpf_digest(cpf, key) in digests}
+
+
 def _rejection_rows(
-    rejected: pd.DataFrame, already_imported: pd.DataFrame, import_date: date, now: datetime
+    rejected: pd.DataFrame,
+    already_imported: pd.DataFrame,
+    erased: pd.DataFrame,
+    import_date: date,
+    now: datetime,
 ) -> list[dict[str, Any]]:
     rows = [
         {
@@ -271,6 +293,13 @@ def _rejection_rows(
                 "created_at": now,
             }
         )
+    # Nothing of an erased person's row is kept, not even the CPF.
+    for row_number in erased["row_number"].tolist():
+        rows.append({
+            "import_date": import_date, "row_number": int(row_number),
+            "reason": RejectionReason.ERASED_ON_REQUEST.value, "detail": "erased on request",
+            "cpf": None, "raw": None, "created_at": now,
+        })  # fmt: skip
     return rows
 
 

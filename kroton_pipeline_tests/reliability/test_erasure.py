@@ -217,3 +217,38 @@ def test_erasure_job_needs_exactly_one_id(db_url: str, db_engine: Engine) -> Non
     assert not erase_through_dagster(db_url, subscription_id=1, rejection_id=1).success
     missing = erase_through_dagster(db_url, subscription_id=999_999)
     assert not missing.success
+
+
+def test_an_erased_person_in_a_later_export_is_refused_and_nothing_of_them_kept(
+    db_engine: Engine, history: PreparedLeads, tmp_path: Path
+) -> None:
+    rows = leads_by_id(db_engine, history.to_register)
+    person = next(iter(rows.values()))
+    erase_person(db_engine, person["cpf"], "erasure")
+
+    # Databricks exports the same person again on a later day.
+    later = history.import_date + timedelta(days=2)
+    frame = generate_export(later, 6, seed=12, bad_share=0.0, distinct_searches=3)
+    frame.loc[0, "cpf"] = format_cpf(person["cpf"])
+    path = write_export(frame, tmp_path / "landing3", later)
+    result = import_export(db_engine, ExportFile(str(path), path.name, later, "csv"), RULES, "d3")
+
+    assert result.rejections_by_reason.get("erased_on_request") == 1
+    assert result.balanced
+    with db_engine.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).where(Subscription.cpf == person["cpf"])).scalar_one()
+            == 0
+        )
+        refused = (
+            conn.execute(
+                select(LeadRejection).where(
+                    LeadRejection.import_date == later, LeadRejection.reason == "erased_on_request"
+                )
+            )
+            .mappings()
+            .one()
+        )
+    assert refused["cpf"] is None and refused["raw"] is None
+    for value in personal_values(person):
+        assert value not in database_text(db_engine)

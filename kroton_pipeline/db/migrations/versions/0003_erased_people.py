@@ -1,0 +1,31 @@
+"""Erased people: keyed CPF digests of LGPD erasures, so their exports are refused.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "erased_people",
+        sa.Column("cpf_digest", sa.String(length=64), nullable=False),
+        sa.Column("erased_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+        sa.PrimaryKeyConstraint("cpf_digest", name=op.f("pk_erased_people")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("erased_people")
