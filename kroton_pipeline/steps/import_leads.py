@@ -23,7 +23,12 @@ from kroton_pipeline.db.models import ErasedPerson, ImportFile, LeadRejection, S
 from kroton_pipeline.db.status_changes import record_created
 from kroton_pipeline.db.upserts import chunked, insert_returning_ids, insert_rows, upsert_rows
 from kroton_pipeline.domain.erasure_digest import cpf_digest, erasure_key
-from kroton_pipeline.domain.leads import DefaultAddress, check_columns, normalise_leads
+from kroton_pipeline.domain.leads import (
+    VALID_COLUMNS,
+    DefaultAddress,
+    check_columns,
+    normalise_leads,
+)
 from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile, read_export_bytes, sha256_of
@@ -35,32 +40,8 @@ log = logging.getLogger(__name__)
 # New subscriptions are built and inserted this many at a time (bounds peak memory).
 INSERT_SLICE_ROWS = 10_000
 
-SUBSCRIPTION_FIELDS = (
-    "cpf",
-    "user_name",
-    "first_name",
-    "gender",
-    "birthday",
-    "email",
-    "area_code",
-    "phone_number",
-    "cep",
-    "street",
-    "number",
-    "city",
-    "uf",
-    "address_defaulted",
-    "address_issue",
-    "course_name",
-    "unit_id",
-    "course_type",
-    "modality",
-    "monthly_price",
-    "capture_period",
-    "system",
-    "campus",
-    "row_number",
-)
+# The subscription columns an import writes: exactly what normalisation yields.
+SUBSCRIPTION_FIELDS = VALID_COLUMNS
 
 
 @dataclass

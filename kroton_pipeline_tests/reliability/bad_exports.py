@@ -15,32 +15,13 @@ from typing import Any
 import pandas as pd
 
 from kroton_pipeline.domain.leads import REQUIRED_COLUMNS
+from kroton_pipeline_tests.domain.lead_rows import GOOD_ROW
 
 IMPORT_DATE = date(2025, 1, 15)
 COLUMNS = list(REQUIRED_COLUMNS)
 
-GOOD: dict[str, str] = {
-    "cpf": "378.457.608-70",
-    "user_name": "Mauricio Matsoui",
-    "gender": "M",
-    "birthday": "1989-08-31",
-    "email": "mauricio.matsoui@example.com",
-    "area_code": "11",
-    "phone_number": "975405666",
-    "cep": "12243-740",
-    "street": "Rua Pedro de Toledo",
-    "number": "48",
-    "city": "São José dos Campos",
-    "uf": "SP",
-    "course_name": "Direito",
-    "unit_id": "1093731",
-    "course_type": "Graduação",
-    "modality": "Presencial",
-    "monthly_price": "899.90",
-    "capture_period": "202501",
-    "system": "OLIMPO",
-    "campus": "Centro",
-}
+# The domain tests' good row, with an address at a reserved domain.
+GOOD: dict[str, str] = {**GOOD_ROW, "email": "mauricio.matsoui@example.com"}
 # Valid CPFs (check digits right) for rows that must not collide.
 CPFS = ["37845760870", "52998224725", "11144477735", "39053344705", "12345678909"]
 
