@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from benchmarks.harness import (
@@ -42,7 +43,9 @@ def _calls(journal: list[dict[str, Any]], system: str) -> Counter[str]:
 
 
 def _new_registrations(journal: list[dict[str, Any]]) -> int:
-    return sum(1 for e in journal if e["endpoint"] == "register" and e["status"] == 200)
+    return sum(
+        1 for e in journal if e["endpoint"] == "register" and 200 <= (e["status"] or 0) < 300
+    )
 
 
 def naive_baseline(leads: list[dict[str, Any]], kroton: Any, catalog: Any, today) -> None:
@@ -62,9 +65,9 @@ def naive_baseline(leads: list[dict[str, Any]], kroton: Any, catalog: Any, today
         options = choose_options(list(answer.offers))
         if not options:
             continue
-        inscriptions = kroton.inscriptions_by_cpf(lead["cpf"]).model_dump()
+        inscriptions = kroton.inscriptions_by_cpf(lead["cpf"])
         kroton.enrolments_by_cpf(lead["cpf"])
-        if inscriptions.get("inscricoes"):
+        if inscriptions.inscriptions:
             continue
         try:
             payload = build_enrolment_payload(lead, options[0]["id"], options[1]["id"], rules)
@@ -73,8 +76,38 @@ def naive_baseline(leads: list[dict[str, Any]], kroton: Any, catalog: Any, today
             continue
 
 
-def run() -> list[Figure]:
-    """Run ours and the baseline; return the table rows (details are printed on the way)."""
+@dataclass
+class OursRun:
+    """One run of the product's steps in one dialect: what the sandbox saw."""
+
+    dialect: str
+    leads: list[dict[str, Any]]
+    journal: list[dict[str, Any]]
+    polling: list[dict[str, Any]]
+    to_register: int
+    found_at_kroton: int
+    seconds: float
+
+    @property
+    def kroton_calls(self) -> Counter[str]:
+        return _calls(self.journal, "kroton")
+
+    @property
+    def new(self) -> int:
+        return _new_registrations(self.journal)
+
+    @property
+    def per_new(self) -> float:
+        return sum(self.kroton_calls.values()) / max(self.new, 1)
+
+    @property
+    def polls_per_new(self) -> float:
+        return sum(_calls(self.polling, "kroton").values()) / max(self.new, 1)
+
+
+def run_ours(dialect: str, path: Any, today: date) -> OursRun:
+    """Import, fill genders, match courses and register 1,000 leads against a sandbox that
+    speaks ``dialect``; then, 15 sandbox minutes later, the polling pass."""
     from sqlalchemy import select
 
     from kroton_pipeline.data.names import load_names
@@ -87,11 +120,9 @@ def run() -> list[Figure]:
     from kroton_pipeline.steps.import_leads import import_export
     from kroton_pipeline.steps.match_courses import WAITING_FOR_COURSES, match_courses
     from kroton_pipeline.steps.register_leads import register_leads
-    from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
+    from kroton_pipeline.timeutil import utcnow
 
-    today = today_in_sao_paulo()
-    path = cached_export(today, LEADS, EXPORT_SEED, DISTINCT_SEARCHES)
-    rules = BusinessRules()
+    rules = BusinessRules(payload_extras=dialect == "v5")
     with sqlite_database() as url:
         engine = make_engine(url)
         load_names(engine)
@@ -108,13 +139,13 @@ def run() -> list[Figure]:
                     )
                 ).mappings()
             ]
-        with SandboxServer(port=0, seed=SANDBOX_SEED, **UNLIMITED) as sb:
+        with SandboxServer(port=0, seed=SANDBOX_SEED, dialect=dialect, **UNLIMITED) as sb:
             kroton, catalog = sandbox_clients(sb)
             started = time.perf_counter()
             courses = match_courses(engine, catalog, today, today, None)
             registration = register_leads(engine, kroton, today, rules, None)
-            ours_seconds = time.perf_counter() - started
-            ours = sb.journal()
+            seconds = time.perf_counter() - started
+            journal = sb.journal()
             sb.clear_journal()
             # Later: Kroton has processed the pending inscriptions; the next pass polls them.
             sb.advance(15 * 60)
@@ -123,6 +154,27 @@ def run() -> list[Figure]:
             kroton.close()
             catalog.close()
         engine.dispose()
+    return OursRun(
+        dialect,
+        leads,
+        journal,
+        polling,
+        courses.to_register,
+        registration.found_at_kroton,
+        seconds,
+    )
+
+
+def run() -> list[Figure]:
+    """Run ours in both dialects and the baseline; return the table rows."""
+    from kroton_pipeline.sandbox import SandboxServer
+    from kroton_pipeline.timeutil import today_in_sao_paulo
+
+    today = today_in_sao_paulo()
+    path = cached_export(today, LEADS, EXPORT_SEED, DISTINCT_SEARCHES)
+    runs = {dialect: run_ours(dialect, path, today) for dialect in ("source", "v5")}
+    ours = runs["source"]
+    leads = ours.leads
 
     with SandboxServer(port=0, seed=SANDBOX_SEED, **UNLIMITED) as sb:
         kroton, catalog = sandbox_clients(sb)
@@ -146,37 +198,38 @@ def run() -> list[Figure]:
             for lead in leads
         }
     )
-    ours_kroton, base_kroton = _calls(ours, "kroton"), _calls(base, "kroton")
-    ours_new, base_new = _new_registrations(ours), _new_registrations(base)
-    ours_per_new = sum(ours_kroton.values()) / max(ours_new, 1)
+    base_kroton = _calls(base, "kroton")
+    base_new = _new_registrations(base)
     base_per_new = sum(base_kroton.values()) / max(base_new, 1)
-    ours_catalog = sum(_calls(ours, "catalog").values())
+    ours_catalog = sum(_calls(ours.journal, "catalog").values())
     base_catalog = sum(_calls(base, "catalog").values())
-    polls = _calls(polling, "kroton")
-    polls_per_new = sum(polls.values()) / max(ours_new, 1)
     print(
         f"api_economy: {len(leads)} leads to match ({searches} distinct searches), "
-        f"{courses.to_register} to register, {registration.found_at_kroton} found at Kroton, "
-        f"{ours_new} newly registered (baseline {base_new}); "
-        f"ours {ours_seconds:.1f} s, baseline {base_seconds:.1f} s (measured, not modelled)"
+        f"{ours.to_register} to register, {ours.found_at_kroton} found at Kroton, "
+        f"{ours.new} newly registered (baseline {base_new}); "
+        f"ours {ours.seconds:.1f} s, baseline {base_seconds:.1f} s (measured, not modelled)"
     )
-    print(f"  ours Kroton calls by endpoint:     {dict(ours_kroton)}")
+    for dialect, one in runs.items():
+        print(f"  ours ({dialect}) Kroton calls by endpoint: {dict(one.kroton_calls)}")
+        print(f"  ours ({dialect}) later polling pass: {dict(_calls(one.polling, 'kroton'))}")
     print(f"  baseline Kroton calls by endpoint: {dict(base_kroton)}")
-    print(f"  later polling pass (sandbox clock +15 min): {dict(polls)}")
     per_day, base_per_day = (
-        KROTON_REQUESTS_PER_DAY / ours_per_new,
-        KROTON_REQUESTS_PER_DAY / (base_per_new),
+        KROTON_REQUESTS_PER_DAY / ours.per_new,
+        KROTON_REQUESTS_PER_DAY / base_per_new,
     )
     name = "1 API economy"
     return [
-        Figure(
-            name,
-            "Kroton calls per new lead (token+look-ups+POST)",
-            f"{ours_per_new:.3f}",
-            f"{base_per_new:.3f}",
-            ratio(ours_per_new, base_per_new),
-            "≤ 2.05",
-            met(ours_per_new <= 2.05),
+        *(
+            Figure(
+                name,
+                f"Kroton calls per new lead, {dialect} dialect (token+look-ups+POST)",
+                f"{one.per_new:.3f}",
+                f"{base_per_new:.3f}",
+                ratio(one.per_new, base_per_new),
+                "≤ 2.05",
+                met(one.per_new <= 2.05),
+            )
+            for dialect, one in runs.items()
         ),
         Figure(
             name,
@@ -190,7 +243,7 @@ def run() -> list[Figure]:
         Figure(
             name,
             "later polling calls per new lead (not in the above)",
-            f"{polls_per_new:.3f}",
+            f"{ours.polls_per_new:.3f}",
         ),
         Figure(
             name,
@@ -199,7 +252,7 @@ def run() -> list[Figure]:
             f"{base_per_day:,.0f}",
             ratio(per_day, base_per_day),
         ),
-        *budget_split_figures(ours_per_new + polls_per_new),
+        *budget_split_figures(ours.per_new + ours.polls_per_new),
     ]
 
 

@@ -169,14 +169,17 @@ def cached_export(import_date: date, size: int, seed: int, distinct_searches: in
 
 
 def sandbox_clients(sandbox, budget_url: str | None = None, limit: int = 1_000_000):
-    """The product's Kroton and catalog clients for ``sandbox``, with a budget of ``limit``
-    per sandbox window (process-local unless ``budget_url`` names a database)."""
+    """The product's Kroton and catalog clients for ``sandbox`` (in its dialect), with a
+    budget of ``limit`` per sandbox window (process-local unless ``budget_url`` names a
+    database)."""
     from kroton_pipeline.clients import CatalogClient, KrotonClient
     from kroton_pipeline.clients.rate_limit import make_budget
+    from kroton_pipeline.settings import API_FORMATS
 
     window = sandbox.app.limiter.window
     kroton = KrotonClient(
         base_url=sandbox.kroton_url,
+        api_format=API_FORMATS[sandbox.dialect],
         client_id="sandbox-client",
         client_secret="sandbox-secret",
         subscription_key="sandbox-subscription",

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from kroton_pipeline.defs.common.resources import LandingResource
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
+from kroton_pipeline.settings import load_api_format
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -82,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     started = time.monotonic()
-    with SandboxServer(port=0, seed=args.seed, rate_limit=100, rate_window=args.rate_window) as sb:
+    dialect = load_api_format().dialect  # KROTON_API_DIALECT: the sandbox speaks it too
+    with SandboxServer(
+        port=0, seed=args.seed, rate_limit=100, rate_window=args.rate_window, dialect=dialect
+    ) as sb:
         _configure_environment(workdir, sb, args.rate_window)
         # Imported after the environment is set: definitions read it when they load.
         from kroton_pipeline.definitions import defs
@@ -92,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         instance = dg.DagsterInstance.get()
         today = today_in_sao_paulo()
         dates = [today - timedelta(days=offset) for offset in range(args.days - 1, -1, -1)]
-        print(f"sandbox at {sb.base_url}; budget 100 requests per {args.rate_window:g} s")
+        print(
+            f"sandbox at {sb.base_url} ({dialect} dialect); "
+            f"budget 100 requests per {args.rate_window:g} s"
+        )
         for number, day in enumerate(dates):
             frame = generate_export(day, args.leads, seed=args.seed + number)
             path = write_export(frame, workdir / "landing", day)

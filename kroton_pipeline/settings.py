@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Environment = Literal["sandbox", "staging", "production"]
@@ -71,6 +71,55 @@ def sandbox_base_urls(port: int = SANDBOX_DEFAULT_PORT, host: str = "127.0.0.1")
     }
 
 
+ApiDialect = Literal["source", "v5"]
+API_DIALECTS: tuple[ApiDialect, ...] = ("source", "v5")
+CpfInUrl = Literal["digits", "punctuated"]
+
+
+@dataclass(frozen=True)
+class KrotonApiFormat:
+    """How Kroton's API is spoken: endpoint paths, CPF format in URLs, token request, timeouts.
+
+    ``KROTON_API_DIALECT`` picks every default at once (:data:`API_FORMATS`): ``source``, the
+    design document's, or ``v5``, what production integrations use. Each value can then be
+    overridden on its own. Paths take ``{cpf}``, ``{inscricao}`` and ``{sistema}``.
+    """
+
+    dialect: ApiDialect = "source"
+    token_path: str = "/oauth2/token"
+    inscriptions_by_cpf_path: str = "/ms/inscricaocqrs/captacao/v5/inscricao/cpf/{cpf}"
+    enrolments_by_cpf_path: str = "/ms/matricula/captacao/v1/ms/matricula/candidato/cpf/{cpf}"
+    inscription_status_path: str = (
+        "/ms/inscricao/v4/captacao/inscricao/{inscricao}/sistema/{sistema}"
+    )
+    register_path: str = "/ms/inscricao/v4/captacao/inscricao"
+    cpf_in_url: CpfInUrl = "digits"
+    # The design document sends scope=<subscription key>; production integrations send none,
+    # and no subscription-key header on the token request.
+    token_scope: bool = True
+    token_subscription_header: bool = True
+    # A 404 on a CPF look-up read as "no inscription" (off: a 404 is an error, since a wrong
+    # path also answers 404 and would make every lead look new).
+    lookup_404_is_empty: bool = False
+    token_timeout_seconds: float = 30.0
+    lookup_timeout_seconds: float = 60.0
+    # A registration Kroton is slow to answer becomes an unknown outcome: give it time.
+    register_timeout_seconds: float = 120.0
+
+
+API_FORMATS: dict[ApiDialect, KrotonApiFormat] = {
+    "source": KrotonApiFormat(),
+    "v5": KrotonApiFormat(
+        dialect="v5",
+        inscription_status_path="/ms/inscricaocqrs/captacao/v5/inscricao/{inscricao}",
+        register_path="/ms/inscricaocqrs/captacao/v5/inscricao",
+        cpf_in_url="punctuated",
+        token_scope=False,
+        token_subscription_header=False,
+    ),
+}
+
+
 @dataclass(frozen=True)
 class BusinessRules:
     """Values the source document hard-codes; here they are configuration."""
@@ -81,6 +130,19 @@ class BusinessRules:
     # Kroton's payload requires an RG the export does not carry; the source service sends
     # this placeholder.
     rg_placeholder: str = "20000000"
+    # Fields production integrations add to the payload (on by default in the v5 dialect):
+    # aceiteTermo, aceitaReceberEmail/SMS/WhatsApp, anoConclusao, enem.utilizar and
+    # endereco.bairro. The export carries no consent, so marketing consents default to no.
+    payload_extras: bool = False
+    accept_terms: bool = True
+    accept_email: bool = False
+    accept_sms: bool = False
+    accept_whatsapp: bool = False
+    use_enem: bool = False
+    # The export has no neighbourhood; real integrations send this placeholder.
+    neighbourhood_placeholder: str = "Centro"
+    # High-school completion year; 0: the year the lead turned 18, at most last year.
+    completion_year: int = 0
     gender_min_ratio: float = 0.9
     min_age: int = 16
     max_age: int = 100
@@ -121,6 +183,7 @@ class Settings:
     kroton_budget: RateBudget = RateBudget()
     catalog_budget: RateBudget = RateBudget()
     rules: BusinessRules = BusinessRules()
+    api_format: KrotonApiFormat = KrotonApiFormat()
 
     @property
     def slack_enabled(self) -> bool:
@@ -150,6 +213,88 @@ def _number(environ: Mapping[str, str], name: str, default: float, kind: type = 
     if value <= 0:
         raise SettingsError(f"{name} must be greater than zero")
     return value
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(environ, name)
+    if raw is None:
+        return default
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be on or off")
+
+
+def load_api_format(environ: Mapping[str, str] | None = None) -> KrotonApiFormat:
+    """The Kroton API format: ``KROTON_API_DIALECT``'s defaults, then each override."""
+    environ = os.environ if environ is None else environ
+    dialect = (_get(environ, "KROTON_API_DIALECT") or "source").lower()
+    if dialect not in API_DIALECTS:
+        raise SettingsError(f"KROTON_API_DIALECT must be one of {', '.join(API_DIALECTS)}")
+    base = API_FORMATS[dialect]  # type: ignore[index]
+    paths: dict[str, str] = {}
+    for name, attribute in (
+        ("KROTON_PATH_TOKEN", "token_path"),
+        ("KROTON_PATH_INSCRIPTIONS_BY_CPF", "inscriptions_by_cpf_path"),
+        ("KROTON_PATH_ENROLMENTS_BY_CPF", "enrolments_by_cpf_path"),
+        ("KROTON_PATH_INSCRIPTION_STATUS", "inscription_status_path"),
+        ("KROTON_PATH_REGISTER", "register_path"),
+    ):
+        path = _get(environ, name)
+        if path is not None:
+            if not path.startswith("/"):
+                raise SettingsError(f"{name} must be a path starting with /")
+            paths[attribute] = path
+    cpf_in_url = (_get(environ, "KROTON_CPF_IN_URL") or base.cpf_in_url).lower()
+    if cpf_in_url not in ("digits", "punctuated"):
+        raise SettingsError("KROTON_CPF_IN_URL must be digits or punctuated")
+    return replace(
+        base,
+        **paths,
+        cpf_in_url=cpf_in_url,  # type: ignore[arg-type]
+        token_scope=_switch(environ, "KROTON_TOKEN_SCOPE", base.token_scope),
+        token_subscription_header=_switch(
+            environ, "KROTON_TOKEN_SUBSCRIPTION_HEADER", base.token_subscription_header
+        ),
+        lookup_404_is_empty=_switch(
+            environ, "KROTON_LOOKUP_404_IS_EMPTY", base.lookup_404_is_empty
+        ),
+        token_timeout_seconds=_number(
+            environ, "KROTON_TIMEOUT_TOKEN_SECONDS", base.token_timeout_seconds
+        ),
+        lookup_timeout_seconds=_number(
+            environ, "KROTON_TIMEOUT_LOOKUP_SECONDS", base.lookup_timeout_seconds
+        ),
+        register_timeout_seconds=_number(
+            environ, "KROTON_TIMEOUT_REGISTER_SECONDS", base.register_timeout_seconds
+        ),
+    )
+
+
+def load_rules(environ: Mapping[str, str], api_format: KrotonApiFormat) -> BusinessRules:
+    """Business rules from the environment (payload extras default on in the v5 dialect)."""
+    defaults = BusinessRules()
+    year = _get(environ, "KROTON_PAYLOAD_COMPLETION_YEAR")
+    if year is not None and not (year.isdigit() and 1950 <= int(year) <= 2100):
+        raise SettingsError("KROTON_PAYLOAD_COMPLETION_YEAR must be a year, e.g. 2017")
+    return BusinessRules(
+        gender_min_ratio=_number(environ, "KROTON_GENDER_MIN_RATIO", 0.9),
+        success_rate_threshold=_number(environ, "KROTON_SUCCESS_RATE_THRESHOLD", 0.9),
+        follow_up_share=_number(environ, "KROTON_FOLLOW_UP_SHARE", 0.3),
+        payload_extras=_switch(environ, "KROTON_PAYLOAD_EXTRAS", api_format.dialect == "v5"),
+        accept_terms=_switch(environ, "KROTON_PAYLOAD_ACCEPT_TERMS", defaults.accept_terms),
+        accept_email=_switch(environ, "KROTON_PAYLOAD_ACCEPT_EMAIL", defaults.accept_email),
+        accept_sms=_switch(environ, "KROTON_PAYLOAD_ACCEPT_SMS", defaults.accept_sms),
+        accept_whatsapp=_switch(
+            environ, "KROTON_PAYLOAD_ACCEPT_WHATSAPP", defaults.accept_whatsapp
+        ),
+        use_enem=_switch(environ, "KROTON_PAYLOAD_USE_ENEM", defaults.use_enem),
+        neighbourhood_placeholder=_get(environ, "KROTON_PAYLOAD_NEIGHBOURHOOD")
+        or defaults.neighbourhood_placeholder,
+        completion_year=int(year) if year else 0,
+    )
 
 
 def get_env(environ: Mapping[str, str] | None = None) -> Environment:
@@ -200,6 +345,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if _number(environ, share, 0.5) > 1:
             raise SettingsError(f"{share} is a share: it must be between 0 and 1")
 
+    api_format = load_api_format(environ)
     scheme = _get(environ, "CATALOG_KROTON_AUTH_SCHEME") or (
         "Bearer" if env == "staging" else "apiKey"
     )
@@ -232,9 +378,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             requests=int(_number(environ, "CATALOG_RATE_LIMIT", 100, int)),
             window_seconds=_number(environ, "CATALOG_RATE_WINDOW_SECONDS", 300.0),
         ),
-        rules=BusinessRules(
-            gender_min_ratio=_number(environ, "KROTON_GENDER_MIN_RATIO", 0.9),
-            success_rate_threshold=_number(environ, "KROTON_SUCCESS_RATE_THRESHOLD", 0.9),
-            follow_up_share=_number(environ, "KROTON_FOLLOW_UP_SHARE", 0.3),
-        ),
+        rules=load_rules(environ, api_format),
+        api_format=api_format,
     )

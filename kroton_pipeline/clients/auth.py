@@ -66,23 +66,39 @@ class TokenCache:
 
 
 def oauth_client_credentials(
-    transport: Transport, *, client_id: str, client_secret: str, scope: str
+    transport: Transport,
+    *,
+    client_id: str,
+    client_secret: str,
+    scope: str | None,
+    path: str = "/oauth2/token",
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> Fetch:
-    """Fetch function for ``POST /oauth2/token`` (form-encoded client credentials)."""
+    """Fetch function for the OAuth2 token request (form-encoded client credentials).
+
+    ``scope`` is sent only when given (the design document sends the subscription key;
+    production integrations send none); ``headers`` are added to the request (the gateway's
+    subscription key, where the token endpoint wants it).
+    """
+    form = {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "grant_type": "client_credentials",
+    }
+    if scope:
+        form["scope"] = scope
 
     def fetch() -> tuple[str, float]:
         transport.counters.add("token_fetches")
         body = transport.call(
             "token",
             "POST",
-            "/oauth2/token",
-            data={
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "grant_type": "client_credentials",
-                "scope": scope,
-            },
+            path,
+            data=form,
+            headers=headers,
             auth_endpoint=True,
+            timeout=timeout,
         )
         answer = parse_answer(TokenResponse, body, f"{transport.system}.token")
         return answer.access_token, float(answer.expires_in)
@@ -90,7 +106,13 @@ def oauth_client_credentials(
     return fetch
 
 
-def captacao_login(transport: Transport, *, email: str, password: str) -> Fetch:
+def captacao_login(
+    transport: Transport,
+    *,
+    email: str,
+    password: str,
+    headers: Mapping[str, str] | None = None,
+) -> Fetch:
     """Fetch function for Captação's ``POST /auth/login`` (JSON e-mail and password)."""
 
     def fetch() -> tuple[str, float]:
@@ -100,6 +122,7 @@ def captacao_login(transport: Transport, *, email: str, password: str) -> Fetch:
             "POST",
             "/auth/login",
             json={"email": email, "password": password},
+            headers=headers,
             auth_endpoint=True,
         )
         answer = parse_answer(CaptacaoLoginResponse, body, f"{transport.system}.captacao_login")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from kroton_pipeline.clients.auth import TokenCache, captacao_login
 from kroton_pipeline.clients.counters import ClientCounters
@@ -13,13 +14,17 @@ from kroton_pipeline.clients.lookups import CpfLookupMethods
 from kroton_pipeline.clients.models import HealthResult
 from kroton_pipeline.clients.rate_limit import LocalRateBudget, RateBudget
 from kroton_pipeline.clients.transport import LogSink, RetryPolicy, build_transport, logger
+from kroton_pipeline.settings import KrotonApiFormat
 
 SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"
 HEALTH_CHECK_CPF = "00000000191"
 
 
 class CaptacaoClient(CpfLookupMethods):
-    """Captação API: a long-lived login token (re-login once on 401) and the CPF look-ups."""
+    """Captação API: a long-lived login token (re-login once on 401) and the CPF look-ups.
+
+    The look-ups use the same paths and formats as the main API (``api_format``).
+    """
 
     system = "captacao"
 
@@ -30,8 +35,9 @@ class CaptacaoClient(CpfLookupMethods):
         email: str,
         password: str,
         subscription_key: str | None = None,
+        api_format: KrotonApiFormat | None = None,
         budget: RateBudget | None = None,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float | None = None,
         policy: RetryPolicy | None = None,
         token_margin_seconds: float = 300.0,
         log: LogSink | None = None,
@@ -39,13 +45,18 @@ class CaptacaoClient(CpfLookupMethods):
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        fmt = api_format or KrotonApiFormat()
+        if timeout_seconds is not None:
+            fmt = replace(fmt, lookup_timeout_seconds=timeout_seconds)
+        self._format = fmt
         self.counters = ClientCounters(self.system)
         self.log: LogSink = log or logger
+        self._headers = {SUBSCRIPTION_HEADER: subscription_key} if subscription_key else {}
         self._transport = build_transport(
             system=self.system,
             base_url=base_url,
-            headers={SUBSCRIPTION_HEADER: subscription_key} if subscription_key else {},
-            timeout_seconds=timeout_seconds,
+            headers={},
+            timeout_seconds=fmt.lookup_timeout_seconds,
             budget=budget or LocalRateBudget(self.system, 100, 300.0),
             policy=policy,
             counters=self.counters,
@@ -54,7 +65,7 @@ class CaptacaoClient(CpfLookupMethods):
             rng=rng,
         )
         self._tokens = TokenCache(
-            captacao_login(self._transport, email=email, password=password),
+            captacao_login(self._transport, email=email, password=password, headers=self._headers),
             margin_seconds=token_margin_seconds,
             clock=clock,
             log=self.log,

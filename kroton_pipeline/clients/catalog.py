@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from kroton_pipeline.clients.counters import ClientCounters
 from kroton_pipeline.clients.errors import KrotonError
-from kroton_pipeline.clients.lookups import PATHS
 from kroton_pipeline.clients.models import (
     CatalogSearchRequest,
     CatalogSearchResult,
@@ -20,6 +19,8 @@ from kroton_pipeline.clients.rate_limit import LocalRateBudget, RateBudget
 from kroton_pipeline.clients.transport import LogSink, RetryPolicy, build_transport, logger
 
 AuthScheme = Literal["apiKey", "Bearer"]
+# The design document's middleware endpoint.
+CATALOG_SEARCH_PATH = "/elasticlayer/middleware/oferta/_search"
 
 
 class CatalogClient:
@@ -74,7 +75,7 @@ class CatalogClient:
         answer = self._transport.call(
             "catalog_search",
             "POST",
-            PATHS["catalog_search"],
+            CATALOG_SEARCH_PATH,
             json=request.model_dump(),
             idempotent=True,
         )

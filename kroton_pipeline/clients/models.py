@@ -1,19 +1,18 @@
-"""Typed request and response bodies of Kroton, Captação and the catalog (SPEC §3).
+"""Typed bodies of the token and login answers and of the catalog search.
 
-Field names follow Python; aliases are Kroton's camelCase names. Every response model keeps
-unknown fields (``extra="allow"``), and :meth:`KrotonModel.source` gives the answer back in
-Kroton's own shape, so follow-ups can store Kroton's full answer as JSON.
+Kroton's inscription and registration answers, which come in two dialects, are read in
+:mod:`kroton_pipeline.domain.kroton_answers`. Field names here follow Python; aliases are
+the wire's camelCase names; unknown fields are kept (``extra="allow"``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kroton_pipeline.clients.errors import MalformedResponse
 
-ProcessingStatus = Literal["NEW", "PROCESSING", "SUCCESS", "ERROR"]
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -40,83 +39,6 @@ class CaptacaoLoginResponse(KrotonModel):
 
     token: str
     expires_in: float = Field(86400, alias="expiresIn")
-
-
-class Classificacao(KrotonModel):
-    descricao: str | None = None
-
-
-class Inscricao(KrotonModel):
-    """One inscription of a CPF (inscriptions-by-CPF look-up)."""
-
-    id: str
-    inscricao_id: str | None = Field(None, alias="inscricaoId")
-    classificacao: Classificacao | None = None
-    curso: str | None = None
-    unidade: str | None = None
-    status: str | None = None
-    sistema: str | None = None
-    data_inscricao: str | None = Field(None, alias="dataInscricao")
-    id_afiliado: str | None = Field(None, alias="idAfiliado")
-
-
-class InscricoesByCpf(KrotonModel):
-    """``GET /ms/inscricaocqrs/captacao/v5/inscricao/cpf/{cpf}`` answer."""
-
-    inscricoes: list[Inscricao] = Field(default_factory=list)
-
-
-class Matricula(KrotonModel):
-    """One enrolment of a CPF."""
-
-    id: str
-    curso: str | None = None
-    unidade: str | None = None
-    situacao: str | None = None
-    sistema: str | None = None
-    data_matricula: str | None = Field(None, alias="dataMatricula")
-
-
-class MatriculasByCpf(KrotonModel):
-    """``GET /ms/matricula/captacao/v1/ms/matricula/candidato/cpf/{cpf}`` answer."""
-
-    matriculas: list[Matricula] = Field(default_factory=list)
-
-
-class InscricaoStatus(KrotonModel):
-    """``GET /ms/inscricao/v4/captacao/inscricao/{inscricao}/sistema/{sistema}`` answer."""
-
-    inscricao_id: str = Field(alias="inscricaoId")
-    sistema: str | None = None
-    status: str | None = None
-    message: str | None = None
-    classificacao: Classificacao | None = None
-
-
-class RegistrationAnswer(KrotonModel):
-    """``POST /ms/inscricao/v4/captacao/inscricao`` answer (source doc: EnrollmentResponse)."""
-
-    success: bool
-    inscricao_id: str | None = Field(None, alias="inscricaoId")
-    status: str | None = None
-    message: str | None = None
-    errors: list[str] | None = None
-
-
-class RegistrationResult(BaseModel):
-    """What :meth:`KrotonClient.register` returns: Kroton's answer, or a dry-run record."""
-
-    dry_run: bool = False
-    answer: RegistrationAnswer | None = None
-    payload: dict[str, Any]
-
-    @property
-    def inscricao_id(self) -> str | None:
-        return self.answer.inscricao_id if self.answer else None
-
-    @property
-    def status(self) -> str | None:
-        return self.answer.status if self.answer else None
 
 
 class CatalogSearchRequest(BaseModel):

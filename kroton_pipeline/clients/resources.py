@@ -22,10 +22,13 @@ from kroton_pipeline.clients.kroton import KrotonClient
 from kroton_pipeline.clients.models import HealthResult
 from kroton_pipeline.clients.rate_limit import make_budget
 from kroton_pipeline.clients.transport import RetryPolicy
+from kroton_pipeline.settings import API_FORMATS, KrotonApiFormat
+
+_SOURCE = API_FORMATS["source"]
 
 
 class _ApiResource(ConfigurableResource):
-    """Settings every external API shares: base URL, budget, timeouts, retries."""
+    """Settings every external API shares: base URL, budget, retries."""
 
     base_url: str
     rate_limit: int = Field(100, description="Requests allowed per window, deployment-wide.")
@@ -37,7 +40,6 @@ class _ApiResource(ConfigurableResource):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the database that holds the shared budget."
     )
-    timeout_seconds: float = 30.0
     max_attempts: int = Field(5, description="Attempts per request on transient failures.")
     backoff_base_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
@@ -86,7 +88,65 @@ class _ApiResource(ConfigurableResource):
         return self.get_client().health()
 
 
-class CaptacaoResource(_ApiResource):
+class _KrotonFormatFields(_ApiResource):
+    """How Kroton's API is spoken (``KROTON_API_DIALECT`` and its overrides)."""
+
+    api_dialect: str = Field("source", description="source (design document) or v5.")
+    token_path: str = Field(_SOURCE.token_path, description="OAuth2 token endpoint.")
+    inscriptions_by_cpf_path: str = Field(
+        _SOURCE.inscriptions_by_cpf_path, description="CPF look-up; {cpf} is replaced."
+    )
+    enrolments_by_cpf_path: str = Field(
+        _SOURCE.enrolments_by_cpf_path, description="Enrolment look-up; {cpf} is replaced."
+    )
+    inscription_status_path: str = Field(
+        _SOURCE.inscription_status_path,
+        description="One inscription's state; {inscricao} and {sistema} are replaced.",
+    )
+    register_path: str = Field(_SOURCE.register_path, description="Registration POST.")
+    cpf_in_url: Literal["digits", "punctuated"] = Field(
+        _SOURCE.cpf_in_url, description="The CPF in look-up URLs: 11 digits or 000.000.000-00."
+    )
+    token_scope: bool = Field(True, description="Send scope=<subscription key> for a token.")
+    token_subscription_header: bool = Field(
+        True, description="Send the subscription-key header on the token request too."
+    )
+    lookup_404_is_empty: bool = Field(
+        False, description="Read a 404 on a CPF look-up as 'no inscription'."
+    )
+    lookup_timeout_seconds: float = Field(60.0, description="Timeout of look-ups.")
+    token_timeout_seconds: float = Field(30.0, description="Timeout of token requests.")
+    register_timeout_seconds: float = Field(
+        120.0, description="Timeout of the registration POST (a slow answer is an unknown)."
+    )
+
+    def api_format(self) -> KrotonApiFormat:
+        """These fields as the clients' :class:`KrotonApiFormat`."""
+        return KrotonApiFormat(
+            dialect="v5" if self.api_dialect == "v5" else "source",
+            token_path=self.token_path,
+            inscriptions_by_cpf_path=self.inscriptions_by_cpf_path,
+            enrolments_by_cpf_path=self.enrolments_by_cpf_path,
+            inscription_status_path=self.inscription_status_path,
+            register_path=self.register_path,
+            cpf_in_url=self.cpf_in_url,
+            token_scope=self.token_scope,
+            token_subscription_header=self.token_subscription_header,
+            lookup_404_is_empty=self.lookup_404_is_empty,
+            token_timeout_seconds=self.token_timeout_seconds,
+            lookup_timeout_seconds=self.lookup_timeout_seconds,
+            register_timeout_seconds=self.register_timeout_seconds,
+        )
+
+
+def api_format_fields(api_format: KrotonApiFormat) -> dict[str, object]:
+    """Resource field values for ``api_format`` (the inverse of ``api_format()``)."""
+    values = {name: getattr(api_format, name) for name in KrotonApiFormat.__dataclass_fields__}
+    values["api_dialect"] = values.pop("dialect")
+    return values
+
+
+class CaptacaoResource(_KrotonFormatFields):
     """Kroton Captação API (e-mail/password login; same look-ups as the main API)."""
 
     email: str
@@ -104,8 +164,8 @@ class CaptacaoResource(_ApiResource):
             email=self.email,
             password=self.password,
             subscription_key=self.subscription_key,
+            api_format=self.api_format(),
             budget=self._budget(),
-            timeout_seconds=self.timeout_seconds,
             policy=self._policy(),
             token_margin_seconds=self.token_margin_seconds,
             log=self._log,
@@ -115,7 +175,7 @@ class CaptacaoResource(_ApiResource):
         return super().get_client()
 
 
-class KrotonResource(_ApiResource):
+class KrotonResource(_KrotonFormatFields):
     """Kroton's main API. ``dry_run`` turns registration POSTs into recorded payloads.
 
     ``lookups_via_captacao`` routes the three CPF look-ups through ``captacao`` (which must
@@ -145,8 +205,8 @@ class KrotonResource(_ApiResource):
             client_id=self.client_id,
             client_secret=self.client_secret,
             subscription_key=self.subscription_key,
+            api_format=self.api_format(),
             budget=self._budget(),
-            timeout_seconds=self.timeout_seconds,
             policy=self._policy(),
             dry_run=self.dry_run,
             token_margin_seconds=self.token_margin_seconds,
@@ -163,6 +223,7 @@ class CatalogResource(_ApiResource):
 
     api_key: str
     auth_scheme: Literal["apiKey", "Bearer"] = "apiKey"
+    timeout_seconds: float = Field(30.0, description="Timeout of a search.")
 
     _system = "catalog"
 

@@ -177,12 +177,14 @@ class Transport:
         idempotent: bool = True,
         auth_endpoint: bool = False,
         subject: str | None = None,
+        timeout: float | None = None,
     ) -> Any:
         """Send one logical request; return the decoded JSON of its 2xx answer.
 
-        ``subject`` is a masked identifier for log lines (e.g. a masked CPF); ``path`` is
-        never logged. ``auth_endpoint`` marks a token/login request: any 4xx there is a bad
-        credential.
+        An empty 2xx answer (no body, or 204) is ``None``. ``subject`` is a masked identifier
+        for log lines (e.g. a masked CPF); ``path`` is never logged. ``auth_endpoint`` marks a
+        token/login request: any 4xx there is a bad credential. ``timeout`` overrides the
+        client's timeout for this request.
         """
         label = f"{self.system}.{endpoint}" + (f" [{subject}]" if subject else "")
         attempt = 1
@@ -195,7 +197,12 @@ class Transport:
             self._draw_budget()
             try:
                 response = self.http.request(
-                    method, path, json=json, data=data, headers=request_headers
+                    method,
+                    path,
+                    json=json,
+                    data=data,
+                    headers=request_headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 self.budget.settle()
@@ -209,6 +216,8 @@ class Transport:
                 status = response.status_code
                 self.counters.count_request(endpoint, status)
                 if 200 <= status < 300:
+                    if status == 204 or not response.content.strip():
+                        return None
                     try:
                         return response.json()
                     except ValueError:
@@ -317,8 +326,8 @@ def _json_or_none(response: httpx.Response) -> Any:
 def _kroton_message(body: Any) -> str | None:
     if not isinstance(body, dict):
         return None
-    for key in ("message", "error_description", "error"):
-        if body.get(key):
+    for key in ("message", "error_description", "error", "data"):
+        if isinstance(body.get(key), str | int | float) and body.get(key):
             return str(body[key])
     return None
 

@@ -158,7 +158,11 @@ class CourseOption(Base):
 
 
 class FollowUp(Base):
-    """Kroton's latest full answer about a subscription (source document's follow_ups)."""
+    """Kroton's latest full answer about a subscription (source document's follow_ups).
+
+    ``source`` is the answer exactly as received (an object or, in the v5 dialect, an
+    array); ``enrolment_source`` the enrolment look-up's answer, when one was made.
+    """
 
     __tablename__ = "follow_ups"
 
@@ -169,6 +173,7 @@ class FollowUp(Base):
     kroton_subscription_id: Mapped[str | None] = mapped_column(String(64))
     kroton_subscription_dealer_id: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    enrolment_source: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, server_default=func.now()
     )

@@ -29,6 +29,7 @@ from sqlalchemy.types import BigInteger, String, Text
 
 from kroton_pipeline.db.models import StatusHistory, Subscription, utcnow
 from kroton_pipeline.db.upserts import chunked, in_list_size, insert_rows
+from kroton_pipeline.domain.status_reasons import StatusReason
 from kroton_pipeline.domain.statuses import IllegalTransition, Status, check_transition
 
 SUBS = Subscription.__table__
@@ -204,7 +205,7 @@ def record_created(
     subscription_ids: Iterable[int],
     run_id: str | None,
     now: datetime | None = None,
-    reason: str | None = "imported",
+    reason: str | None = StatusReason.IMPORTED.value,
 ) -> int:
     """Write the first history row (``None`` -> ``to_sync``) of newly created subscriptions.
 

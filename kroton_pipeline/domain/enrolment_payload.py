@@ -1,5 +1,5 @@
-"""The body of Kroton's ``POST /ms/inscricao/v4/captacao/inscricao`` (source document,
-"Esquema de payloads": EnrollmentPayload).
+"""The body of Kroton's registration POST (the design document's EnrollmentPayload, plus
+the fields production integrations send when ``BusinessRules.payload_extras`` is on).
 
 The builder re-checks what Kroton would refuse (a 422 costs a request of the rate budget and
 ends the lead as ``register_failed``), and raises :class:`PayloadError` naming the field,
@@ -66,7 +66,7 @@ def build_enrolment_payload(
             raise PayloadError("inscricao.ofertas.segundaOpcao.id", "must not be empty")
         ofertas["segundaOpcao"] = {"id": str(second_offer_id)}
 
-    return {
+    payload: dict[str, Any] = {
         "dadosPessoais": {
             "celular": area + phone,
             "cpf": format_cpf(cpf),
@@ -91,6 +91,30 @@ def build_enrolment_payload(
             "ofertas": ofertas,
         },
     }
+    if rules.payload_extras:
+        _add_extras(payload, lead, rules)
+    return payload
+
+
+def completion_year(birthday: Any, rules: BusinessRules, today: date | None = None) -> int:
+    """``anoConclusao``: the configured year, else the year the lead turned 18 (at most
+    last year: nobody applies before finishing school)."""
+    if rules.completion_year:
+        return rules.completion_year
+    this_year = (today or date.today()).year
+    born = int(_iso_date(birthday)[:4])
+    return min(born + 18, this_year - 1)
+
+
+def _add_extras(payload: dict[str, Any], lead: Mapping[str, Any], rules: BusinessRules) -> None:
+    inscricao = payload["inscricao"]
+    inscricao["aceiteTermo"] = rules.accept_terms
+    inscricao["aceitaReceberEmail"] = rules.accept_email
+    inscricao["aceitaReceberSMS"] = rules.accept_sms
+    inscricao["aceitaReceberWhatsApp"] = rules.accept_whatsapp
+    inscricao["anoConclusao"] = completion_year(lead.get("birthday"), rules)
+    inscricao["enem"] = {"utilizar": rules.use_enem}
+    payload["dadosPessoais"]["endereco"]["bairro"] = rules.neighbourhood_placeholder
 
 
 def _text(value: Any) -> str:

@@ -24,6 +24,7 @@ from kroton_pipeline.domain import lead_fields as fields
 from kroton_pipeline.domain.cpf import cpf_check_column, cpf_digits_column
 from kroton_pipeline.domain.emails import email_valid_column
 from kroton_pipeline.domain.gender import first_name_keys, normalise_genders
+from kroton_pipeline.domain.kroton_answers import KROTON_SYSTEMS
 from kroton_pipeline.domain.phones import VALID_DDDS, phone_valid_column, split_phone_columns
 from kroton_pipeline.domain.rejections import AddressIssue, RejectionReason
 from kroton_pipeline.settings import BusinessRules
@@ -35,7 +36,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "system", "campus",
 )  # fmt: skip
 DEFAULT_MODALITIES: frozenset[str] = frozenset({"Presencial", "EAD", "Semipresencial"})
-SYSTEMS: frozenset[str] = frozenset({"OLIMPO", "COLABORAR"})
+SYSTEMS: frozenset[str] = frozenset(KROTON_SYSTEMS)
 
 VALID_COLUMNS: tuple[str, ...] = (
     "row_number", "cpf", "user_name", "first_name", "gender", "birthday", "email",
@@ -180,7 +181,7 @@ def normalise_leads(
         (~period_ok, R.INVALID_CAPTURE_PERIOD, "capture period is not a whole number"),
         (modality.isna().to_numpy(), R.INVALID_MODALITY, "modality is not a known modality"),
         (~fields.bool_array(system.isin(SYSTEMS)), R.INVALID_SYSTEM,
-         "system is not OLIMPO or COLABORAR"),
+         "system is not one of Kroton's (COLABORAR, OLIMPO, SAP, ATHENAS)"),
     ]  # fmt: skip
 
     conditions = [mask for mask, _, _ in checks]

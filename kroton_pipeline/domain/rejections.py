@@ -55,7 +55,8 @@ DESCRIPTIONS: dict[RejectionReason, str] = {
     RejectionReason.INVALID_PRICE: "The monthly price is empty or not a positive number.",
     RejectionReason.INVALID_CAPTURE_PERIOD: "The capture period is empty or not a whole number.",
     RejectionReason.INVALID_MODALITY: "The modality is not one the catalog knows.",
-    RejectionReason.INVALID_SYSTEM: "The system is neither OLIMPO nor COLABORAR.",
+    RejectionReason.INVALID_SYSTEM: "The system is not one of Kroton's: COLABORAR, OLIMPO, "
+    "SAP, ATHENAS.",
 }
 
 

@@ -1,9 +1,9 @@
-"""The subscription status machine (SPEC §5) and Kroton's answer tables.
+"""The subscription status machine.
 
 This module is the single place that says which statuses exist, which transitions are
-allowed, which statuses are final, and how Kroton's classifications and processing states
-map onto them. ``kroton_pipeline.db.status_changes`` is the only writer of statuses and asks
-this module before every change.
+allowed and which statuses are final; what Kroton's answers mean is decided in
+``kroton_pipeline.domain.kroton_answers``. ``kroton_pipeline.db.status_changes`` is the only
+writer of statuses and asks this module before every change.
 """
 
 from __future__ import annotations
@@ -81,36 +81,18 @@ def allowed_sources(to_status: Status | str) -> frozenset[Status]:
     return frozenset(src for src, targets in TRANSITIONS.items() if to in targets)
 
 
-# Kroton classification (source.inscricao.classificacao.descricao) -> internal status.
-CLASSIFICATION_STATUS: dict[str, Status] = {
-    "Aluno": S.ENROLLED,
-    "Convocado": S.ENROLLED,
-    "Classificado": S.REGISTERED,
-    "Inscrito": S.REGISTERED,
-    "Itinerante": S.REGISTERED,
-    "Inscrito VG Online": S.REGISTERED,
-    "Ausente": S.DROPPED,
-    "Desclassificado": S.DROPPED,
-}
+def status_path(current: Status, target: Status) -> list[Status] | None:
+    """The status changes that take a subscription from ``current`` to ``target``.
 
-# Kroton asynchronous processing state -> internal status.
-PROCESSING_STATUS: dict[str, Status] = {
-    "NEW": S.AWAITING_REGISTER,
-    "PROCESSING": S.AWAITING_REGISTER,
-    "SUCCESS": S.REGISTERED,
-    "ERROR": S.FAILED,
-}
-
-
-def status_for_classification(classification: str | None) -> Status | None:
-    """The status a Kroton classification means, or ``None`` when it is unknown."""
-    if classification is None:
-        return None
-    return CLASSIFICATION_STATUS.get(classification.strip())
-
-
-def status_for_processing(state: str | None) -> Status | None:
-    """The status an asynchronous processing state means, or ``None`` when unknown."""
-    if state is None:
-        return None
-    return PROCESSING_STATUS.get(state.strip().upper())
+    ``[]`` when nothing changes; ``None`` when the move does not fit the state machine (for
+    example a processed lead reported as pending again): the caller keeps the status and
+    warns. A pending inscription that Kroton already classified goes through ``registered``
+    so that the history shows both steps.
+    """
+    if current == target:
+        return []
+    if is_allowed(current, target):
+        return [target]
+    if current is S.AWAITING_REGISTER and is_allowed(S.REGISTERED, target):
+        return [S.REGISTERED, target]
+    return None

@@ -21,11 +21,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Connection, case, func, literal, or_, select
 
 from kroton_pipeline.db.models import ImportFile, StatusHistory, Subscription
-from kroton_pipeline.defs.registrations.success_rate import ACCEPTED
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.reporting.success_rate import ACCEPTED, registration_success
 
-# Decided = accepted + refused (register_failed) + processing error (failed).
-DECIDED = (*ACCEPTED, Status.REGISTER_FAILED, Status.FAILED)
 # "inscritos" of the source document's campus query.
 INSCRIBED = (Status.REGISTERED, Status.ENROLLED)
 NO_VALUE = "(none)"
@@ -139,17 +137,6 @@ def conversion_by(conn: Connection, column, since: datetime) -> list[GroupConver
     return [GroupConversion(str(n), int(t), int(i), int(e)) for n, t, i, e in rows]
 
 
-def success_counts(conn: Connection) -> tuple[int, int]:
-    """(accepted, decided) over every lead: the registration success rate's two terms."""
-    accepted, decided = conn.execute(
-        select(
-            _count_where(S.c.status.in_(_values(ACCEPTED))),
-            _count_where(S.c.status.in_(_values(DECIDED))),
-        )
-    ).one()
-    return int(accepted), int(decided)
-
-
 def hours_to_registration(conn: Connection) -> tuple[dict[date, float], float | None]:
     """Median hours from import (``created_at``) to registration, per import date and overall."""
     rows = conn.execute(
@@ -221,7 +208,7 @@ def retry_counts(conn: Connection) -> tuple[int, int]:
 def funnel_report(conn: Connection, today: date) -> FunnelReport:
     """Every figure of the funnel report, as of ``today``."""
     medians, overall = hours_to_registration(conn)
-    accepted, decided = success_counts(conn)
+    success = registration_success(conn)
     retried, total = retry_counts(conn)
     return FunnelReport(
         today=today,
@@ -229,8 +216,8 @@ def funnel_report(conn: Connection, today: date) -> FunnelReport:
         status_last_7_days=status_since(conn, _since(today, 7)),
         by_modality=conversion_by(conn, S.c.modality, _since(today, 30)),
         by_campus=conversion_by(conn, S.c.campus, _since(today, 7)),
-        accepted=accepted,
-        decided=decided,
+        accepted=success.accepted,
+        decided=success.sent,
         hours_to_registration=medians,
         median_hours_to_registration=overall,
         daily_volume=daily_volume(conn),

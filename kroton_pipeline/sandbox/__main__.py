@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from kroton_pipeline.sandbox.server import SandboxServer
@@ -27,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         default=30.0,
         help="how long an injected timeout holds the connection",
     )
+    parser.add_argument(
+        "--dialect",
+        choices=("source", "v5"),
+        default=os.environ.get("KROTON_API_DIALECT", "source").strip().lower() or "source",
+        help="the wire format spoken (default: KROTON_API_DIALECT, else source)",
+    )
     args = parser.parse_args(argv)
     server = SandboxServer(
         port=args.port,
@@ -37,11 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         token_ttl=args.token_ttl,
         captacao_token_ttl=args.captacao_token_ttl,
         timeout_seconds=args.timeout_seconds,
+        dialect=args.dialect,
     )
     server.start()
     print(f"API_KROTON_BASE_URL={server.kroton_url}")
     print(f"API_KROTON_BASE_URL_CAPTACAO={server.captacao_url}")
     print(f"CATALOG_KROTON_BASE_URL={server.catalog_url}")
+    print(f"dialect: {args.dialect}")
     print(f"journal: {server.journal_url}")
     print("Ctrl-C to stop", flush=True)
     try:

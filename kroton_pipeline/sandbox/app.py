@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from kroton_pipeline.sandbox import endpoints
+from kroton_pipeline.sandbox import endpoints, wire
 from kroton_pipeline.sandbox.catalog import BUNDLED_CATALOG, Catalog
 from kroton_pipeline.sandbox.clock import SandboxClock
 from kroton_pipeline.sandbox.control import handle_control
@@ -34,28 +34,20 @@ TOKEN_DENIED = {
     "message": "Unauthorized. Access token is missing, invalid or expired.",
 }
 API_KEY_DENIED = {"statusCode": 401, "message": "Access denied due to missing or invalid API key."}
-_LOOKUPS = (
-    ("GET", r"/ms/inscricaocqrs/captacao/v5/inscricao/cpf/(?P<cpf>[^/]+)", "inscricoes_by_cpf"),
-    (
-        "GET",
-        r"/ms/matricula/captacao/v1/ms/matricula/candidato/cpf/(?P<cpf>[^/]+)",
-        "matriculas_by_cpf",
-    ),
-    (
-        "GET",
-        r"/ms/inscricao/v4/captacao/inscricao/(?P<inscricao>[^/]+)/sistema/(?P<sistema>[^/]+)",
-        "inscricao_status",
-    ),
-)
-ROUTES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "kroton": (
-        ("POST", r"/oauth2/token", "token"),
-        *_LOOKUPS,
-        ("POST", r"/ms/inscricao/v4/captacao/inscricao", "register"),
-    ),
-    "captacao": (("POST", r"/auth/login", "captacao_login"), *_LOOKUPS),
-    "catalog": (("POST", r"/elasticlayer/middleware/oferta/_search", "catalog_search"),),
-}
+
+
+def routes(dialect: wire.Dialect) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """(method, path pattern, endpoint name) per simulated system, for one dialect."""
+    lookups = wire.LOOKUP_ROUTES[dialect]
+    return {
+        "kroton": (
+            ("POST", r"/oauth2/token", "token"),
+            *lookups,
+            wire.REGISTER_ROUTE[dialect],
+        ),
+        "captacao": (("POST", r"/auth/login", "captacao_login"), *lookups),
+        "catalog": (("POST", r"/elasticlayer/middleware/oferta/_search", "catalog_search"),),
+    }
 
 
 class SandboxApp:
@@ -72,7 +64,15 @@ class SandboxApp:
         timing: Timing | None = None,
         credentials: Credentials | None = None,
         catalog_path: str | None = None,
+        dialect: wire.Dialect = "source",
     ) -> None:
+        if dialect not in wire.DIALECTS:
+            raise ValueError(f"dialect must be one of {', '.join(wire.DIALECTS)}")
+        self.dialect: wire.Dialect = dialect
+        self.routes = routes(dialect)
+        # v5 only: answer an accepted registration with no body (production integrations
+        # rely on the HTTP status alone).
+        self.empty_register_answer = False
         self.seed = seed
         self.token_ttl = float(token_ttl)
         self.captacao_token_ttl = float(captacao_token_ttl)
@@ -86,14 +86,16 @@ class SandboxApp:
         self.limiter = SlidingWindowLimiter(rate_limit, rate_window)
         self.stopping = threading.Event()  # set on shutdown: cuts injected sleeps short
 
-    def configure(self, **settings: Any) -> dict[str, float]:
-        """Change rate_limit, rate_window, token_ttl, captacao_token_ttl, timeout_seconds."""
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change rate_limit, rate_window, token_ttl, captacao_token_ttl, timeout_seconds,
+        empty_register_answer."""
         allowed = {
             "rate_limit",
             "rate_window",
             "token_ttl",
             "captacao_token_ttl",
             "timeout_seconds",
+            "empty_register_answer",
         }
         unknown = set(settings) - allowed
         if unknown:
@@ -102,11 +104,15 @@ class SandboxApp:
         for name in ("token_ttl", "captacao_token_ttl", "timeout_seconds"):
             if settings.get(name) is not None:
                 setattr(self, name, float(settings[name]))
+        if settings.get("empty_register_answer") is not None:
+            self.empty_register_answer = bool(settings["empty_register_answer"])
         return self.settings()
 
-    def settings(self) -> dict[str, float]:
+    def settings(self) -> dict[str, Any]:
         """Current tunable settings."""
         return {
+            "dialect": self.dialect,
+            "empty_register_answer": self.empty_register_answer,
             "rate_limit": self.limiter.limit,
             "rate_window": self.limiter.window,
             "token_ttl": self.token_ttl,
@@ -140,7 +146,7 @@ class SandboxApp:
 
     def _route(self, system: str, request: Request, path: str) -> tuple[str | None, int]:
         wrong_method = False
-        for method, pattern, endpoint in ROUTES[system]:
+        for method, pattern, endpoint in self.routes[system]:
             found = re.fullmatch(pattern, path)
             if found and method == request.method:
                 request.params = {k: unquote(v) for k, v in found.groupdict().items()}
@@ -185,7 +191,10 @@ class SandboxApp:
         creds, now = self.credentials, self.clock.now()
         if system in ("kroton", "captacao"):
             key = request.headers.get("ocp-apim-subscription-key")
-            if key != creds.subscription_key:
+            # Token requests are served with or without the gateway's key (production
+            # integrations send none there); a wrong key is refused everywhere.
+            optional = endpoint in ("token", "captacao_login") and key is None
+            if key != creds.subscription_key and not optional:
                 return None, Reply(401, SUBSCRIPTION_DENIED)
         if endpoint == "token":
             return endpoints.check_client_credentials(creds, request.form())
@@ -214,14 +223,27 @@ def _server_error(status: int) -> Reply:
     return Reply(status, {"statusCode": status, "message": messages[status]})
 
 
+def _register(app: SandboxApp, request: Request) -> Reply:
+    outcome = app.state.register(request.json())
+    if outcome.kind == "invalid":
+        return Reply(*wire.refused(app.dialect, list(outcome.errors)))
+    assert outcome.inscription is not None
+    if outcome.kind == "conflict":
+        return Reply(*wire.conflict(app.dialect, outcome.inscription))
+    status, body = wire.registered(
+        app.state, app.dialect, outcome.inscription, outcome.immediate, app.empty_register_answer
+    )
+    return Reply(status, body, raw=b"" if body is None else None)
+
+
 HANDLERS: dict[str, Callable[[SandboxApp, Request, str], Reply]] = {
     "token": lambda app, req, client: endpoints.issue_token(app, client),
     "captacao_login": lambda app, req, client: endpoints.captacao_login(app, client),
     "inscricoes_by_cpf": lambda app, req, client: endpoints.inscricoes(app, req.params["cpf"]),
     "matriculas_by_cpf": lambda app, req, client: endpoints.matriculas(app, req.params["cpf"]),
     "inscricao_status": lambda app, req, client: endpoints.inscricao_status(
-        app, req.params["inscricao"], req.params["sistema"]
+        app, req.params["inscricao"], req.params.get("sistema")
     ),
-    "register": lambda app, req, client: Reply(*app.state.register(req.json())),
+    "register": lambda app, req, client: _register(app, req),
     "catalog_search": lambda app, req, client: endpoints.catalog_search(app, req.json()),
 }

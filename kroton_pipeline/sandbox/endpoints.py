@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kroton_pipeline.sandbox import wire
 from kroton_pipeline.sandbox.messages import Credentials, Reply
 from kroton_pipeline.sandbox.query import QueryError
 from kroton_pipeline.sandbox.validation import cpf_digits
@@ -28,7 +29,9 @@ def check_client_credentials(
         return None, Reply(
             401, {"error": "invalid_client", "error_description": "Client authentication failed."}
         )
-    if form.get("scope") != creds.subscription_key:
+    # The design document sends scope=<subscription key>; production integrations send no
+    # scope. Both are served; a scope that is not the subscription key is refused.
+    if form.get("scope") not in (None, "", creds.subscription_key):
         return None, Reply(
             400,
             {"error": "invalid_scope", "error_description": "scope must be the subscription key"},
@@ -55,10 +58,10 @@ def _bad_cpf() -> Reply:
 
 
 def inscricoes(app: SandboxApp, cpf: str) -> Reply:
-    """GET inscriptions by CPF."""
+    """GET inscriptions by CPF (digits or punctuated), in the app's dialect."""
     if len(cpf_digits(cpf)) != 11:
         return _bad_cpf()
-    return Reply(200, app.state.inscricoes_view(cpf))
+    return Reply(200, wire.cpf_lookup(app.state, app.dialect, cpf))
 
 
 def matriculas(app: SandboxApp, cpf: str) -> Reply:
@@ -68,12 +71,12 @@ def matriculas(app: SandboxApp, cpf: str) -> Reply:
     return Reply(200, app.state.matriculas_view(cpf))
 
 
-def inscricao_status(app: SandboxApp, inscricao_id: str, sistema: str) -> Reply:
-    """GET one inscription's processing state (404 if unknown in that system)."""
+def inscricao_status(app: SandboxApp, inscricao_id: str, sistema: str | None) -> Reply:
+    """GET one inscription (404 if unknown, or not in the system the path names)."""
     ins = app.state.find(inscricao_id)
-    if ins is None or ins.sistema != sistema.upper():
+    if ins is None or (sistema is not None and ins.sistema != sistema.upper()):
         return Reply(404, {"message": "Inscrição não encontrada"})
-    return Reply(200, app.state.status_view(ins))
+    return Reply(200, wire.inscription_state(app.state, app.dialect, ins))
 
 
 def catalog_search(app: SandboxApp, body: Any) -> Reply:

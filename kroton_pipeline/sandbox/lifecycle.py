@@ -13,12 +13,17 @@ from dataclasses import dataclass
 DAY = 86_400.0
 
 INSCRITO = "Inscrito"
+INSCRITO_VG_ONLINE = "Inscrito VG Online"
 CLASSIFICADO = "Classificado"
 CONVOCADO = "Convocado"
 ALUNO = "Aluno"
 AUSENTE = "Ausente"
 DESCLASSIFICADO = "Desclassificado"
-DROPPED = (AUSENTE, DESCLASSIFICADO)
+DESCLASSIFICADO_POR_NOTA = "Desclassificado por nota"
+DROPPED = (AUSENTE, DESCLASSIFICADO, DESCLASSIFICADO_POR_NOTA)
+# Kroton's systems; the bundled catalog's offers are COLABORAR or OLIMPO, inscriptions made
+# through other partners may be in any of them.
+SYSTEMS = ("COLABORAR", "OLIMPO", "SAP", "ATHENAS")
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,11 @@ class Timing:
 
 # Share of each classification path (cumulative thresholds over a uniform draw).
 _PATHS: tuple[tuple[float, tuple[str, ...]], ...] = (
-    (0.20, (INSCRITO,)),
+    (0.15, (INSCRITO,)),
+    (0.20, (INSCRITO_VG_ONLINE,)),
     (0.30, (INSCRITO, AUSENTE)),
-    (0.40, (INSCRITO, DESCLASSIFICADO)),
+    (0.35, (INSCRITO, DESCLASSIFICADO)),
+    (0.40, (INSCRITO, DESCLASSIFICADO_POR_NOTA)),
     (0.55, (INSCRITO, CLASSIFICADO)),
     (0.70, (INSCRITO, CLASSIFICADO, CONVOCADO)),
     (1.00, (INSCRITO, CLASSIFICADO, CONVOCADO, ALUNO)),
@@ -68,6 +75,7 @@ class Inscription:
     id_afiliado: str
     created_at: float
     origin: str = "registered"  # "registered", "preseeded" or "manual"
+    nome: str | None = None  # the candidate's name, as registered
     fixed_classification: str | None = None
     enrolled: bool = False
     attempt: int = 0  # how many earlier inscriptions the CPF has; keeps draws per (seed, cpf)
@@ -113,6 +121,8 @@ def classification_history(ins: Inscription, seed: int, timing: Timing) -> list[
     path = next(p for limit, p in _PATHS if fate < limit)
     offsets = {
         INSCRITO: 0.0,
+        INSCRITO_VG_ONLINE: 0.0,
+        DESCLASSIFICADO_POR_NOTA: timing.classified_after,
         CLASSIFICADO: timing.classified_after,
         AUSENTE: timing.classified_after,
         DESCLASSIFICADO: timing.classified_after,

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from kroton_pipeline.sandbox import wire
 from kroton_pipeline.sandbox.app import SandboxApp
 from kroton_pipeline.sandbox.messages import Request
 
@@ -241,6 +242,15 @@ class SandboxServer:
     def configure(self, **settings: Any) -> dict[str, float]:
         """Change rate_limit, rate_window, token_ttl, captacao_token_ttl, timeout_seconds."""
         return self.app.configure(**settings)
+
+    @property
+    def dialect(self) -> str:
+        """The wire format spoken: ``source`` or ``v5``."""
+        return self.app.dialect
+
+    def cpf_lookup(self, cpf: str) -> Any:
+        """What the CPF look-up answers now, in the sandbox's dialect (nothing journaled)."""
+        return wire.cpf_lookup(self.app.state, self.app.dialect, cpf)
 
     def inscriptions(self) -> list[dict[str, Any]]:
         """Every inscription the sandbox holds (as GET /_sandbox/inscriptions)."""

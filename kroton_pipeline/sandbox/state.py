@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kroton_pipeline.sandbox import lifecycle as lc
@@ -19,6 +20,17 @@ from kroton_pipeline.sandbox.validation import cpf_digits, field, validate_regis
 INSCRIBED_SHARE = 0.03
 ENROLLED_SHARE = 0.01
 PRESEED_AFFILIATE = "DL00OUTRO00001"  # another partner's affiliate id
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    """What became of a registration POST: "invalid" (``errors``), "conflict" (``existing``
+    holds an active inscription) or "created" (``inscription``, answered at once or not)."""
+
+    kind: str
+    errors: tuple[str, ...] = ()
+    inscription: lc.Inscription | None = None
+    immediate: bool = False
 
 
 def preseeded_kind(seed: int, cpf: str) -> str | None:
@@ -80,19 +92,20 @@ class SandboxState:
         number = 10_000_000 + int(lc.draw(self.seed, cpf, "id") * 9_000_000)
         while str(number) in self._by_id:
             number += 1
-        self._store(
-            self._new(
-                cpf,
-                self._offer_for(cpf),
-                None,
-                PRESEED_AFFILIATE,
-                self.clock.now() - age_days * lc.DAY,
-                "preseeded",
-                classification,
-                kind == "enrolled",
-                str(number),
-            )
+        ins = self._new(
+            cpf,
+            self._offer_for(cpf),
+            None,
+            PRESEED_AFFILIATE,
+            self.clock.now() - age_days * lc.DAY,
+            "preseeded",
+            classification,
+            kind == "enrolled",
+            str(number),
         )
+        # Made through another partner: in any of Kroton's systems.
+        ins.sistema = lc.SYSTEMS[int(lc.draw(self.seed, cpf, "system") * len(lc.SYSTEMS))]
+        self._store(ins)
 
     def _new(
         self,
@@ -137,48 +150,36 @@ class SandboxState:
             return self._by_id.get(inscricao_id)
 
     # -- writes --------------------------------------------------------------------------
-    def register(self, payload: Any) -> tuple[int, dict[str, Any]]:
-        """Handle a registration POST; returns (HTTP status, JSON body)."""
+    def register(self, payload: Any) -> RegistrationOutcome:
+        """Handle a registration POST (the dialect's wire shape is ``wire``'s business)."""
         errors = validate_registration(payload, self.catalog, self.clock.today())
         if errors:
-            message = "Dados inválidos: " + "; ".join(errors)
-            return 422, {"success": False, "status": "ERROR", "message": message, "errors": errors}
+            return RegistrationOutcome("invalid", tuple(errors))
         cpf = cpf_digits(field(payload, "dadosPessoais.cpf"))
         now = self.clock.now()
         with self._lock:
             self._ensure_preseeded(cpf)
             for existing in self._by_cpf.get(cpf, []):
                 if lc.is_active(existing, now, self.seed, self.timing):
-                    return 409, {
-                        "success": False,
-                        "status": "ERROR",
-                        "message": "CPF já possui inscrição ativa",
-                        "errors": ["dadosPessoais.cpf: já possui inscrição ativa"],
-                        "inscricaoId": existing.inscricao_id,
-                    }
+                    return RegistrationOutcome("conflict", inscription=existing)
             offers = field(payload, "inscricao.ofertas")
             first = self.catalog.by_id[offers["primeiraOpcao"]["id"]]
             second_id = field(offers, "segundaOpcao.id")
             second = self.catalog.by_id.get(second_id) if second_id else None
-            ins = self._store(
-                self._new(
-                    cpf,
-                    first,
-                    second,
-                    payload["inscricao"]["idAfiliado"],
-                    now,
-                    "registered",
-                    None,
-                    False,
-                )
+            ins = self._new(
+                cpf,
+                first,
+                second,
+                payload["inscricao"]["idAfiliado"],
+                now,
+                "registered",
+                None,
+                False,
             )
+            ins.nome = field(payload, "dadosPessoais.nome")
+            self._store(ins)
         immediate = lc.answered_immediately(ins, self.seed, self.timing)
-        return 200, {
-            "success": True,
-            "inscricaoId": ins.inscricao_id,
-            "status": "SUCCESS" if immediate else "NEW",
-            "message": None,
-        }
+        return RegistrationOutcome("created", inscription=ins, immediate=immediate)
 
     def preseed(
         self, cpf: str, classificacao: str | None = None, enrolled: bool = False
@@ -211,31 +212,9 @@ class SandboxState:
         """Classification now (None until processed successfully)."""
         return lc.classification_at(ins, self.clock.now(), self.seed, self.timing)
 
-    def inscricoes_view(self, cpf: str) -> dict[str, Any]:
-        """Answer of the inscriptions-by-CPF look-up.
-
-        Failed (ERROR) registrations never became inscriptions, so they are not listed;
-        pending ones are listed as "Inscrito" with their NEW/PROCESSING status.
-        """
-        items = []
-        for ins in self.of_cpf(cpf):
-            status = self.status_of(ins)
-            if status == "ERROR":
-                continue
-            items.append(
-                {
-                    "id": ins.inscricao_id,
-                    "inscricaoId": ins.inscricao_id,
-                    "classificacao": {"descricao": self.classification_of(ins) or lc.INSCRITO},
-                    "curso": ins.curso,
-                    "unidade": ins.unidade,
-                    "status": status,
-                    "sistema": ins.sistema,
-                    "dataInscricao": iso_timestamp(ins.created_at),
-                    "idAfiliado": ins.id_afiliado,
-                }
-            )
-        return {"inscricoes": items}
+    def enrolment_time_of(self, ins: lc.Inscription) -> float | None:
+        """When the candidate became a student, if they have by now."""
+        return lc.enrolment_time(ins, self.clock.now(), self.seed, self.timing)
 
     def matriculas_view(self, cpf: str) -> dict[str, Any]:
         """Answer of the enrolments-by-CPF look-up: an ATIVA matricula per student."""
@@ -255,18 +234,6 @@ class SandboxState:
                     }
                 )
         return {"matriculas": items}
-
-    def status_view(self, ins: lc.Inscription) -> dict[str, Any]:
-        """Answer of the one-inscription status look-up."""
-        status = self.status_of(ins)
-        classification = self.classification_of(ins)
-        return {
-            "inscricaoId": ins.inscricao_id,
-            "sistema": ins.sistema,
-            "status": status,
-            "message": "Falha no processamento da inscrição" if status == "ERROR" else None,
-            "classificacao": {"descricao": classification} if classification else None,
-        }
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Every inscription held, for the control API and tests."""

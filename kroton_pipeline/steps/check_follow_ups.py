@@ -19,12 +19,14 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 
 from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
+from kroton_pipeline.clients.kroton_api import KrotonApi
+from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
 from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline.domain.budget_plan import next_check_on
+from kroton_pipeline.domain.kroton_answers import person_status
+from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import TRACKED, Status
-from kroton_pipeline.steps.kroton_answers import as_json, best_inscription, view_of
-from kroton_pipeline.steps.kroton_records import record_view
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ def due_leads(
 
 def check_follow_ups(
     engine: Engine,
-    kroton: Any,
+    kroton: KrotonApi,
     snapshot_date: date,
     run_id: str | None,
     *,
@@ -110,13 +112,11 @@ def check_follow_ups(
     for done, lead in enumerate(leads, start=1):
         try:
             if lead["status"] == Status.AWAITING_REGISTER.value and lead["kroton_subscription_id"]:
-                source = as_json(
-                    kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
+                answer = kroton.inscription_status(
+                    lead["kroton_subscription_id"], lead["kroton_system"]
                 )
-                view = view_of(source)
             else:
-                source = as_json(kroton.inscriptions_by_cpf(lead["cpf"]))
-                view = best_inscription(source)
+                answer = kroton.inscriptions_by_cpf(lead["cpf"])
         except AuthenticationFailed:
             raise
         except KrotonError as exc:
@@ -133,18 +133,26 @@ def check_follow_ups(
             continue
         result.checked += 1
         now = utcnow()
+        view = answer.best()
         with engine.begin() as conn:
             if view is None:
-                status = None
                 log.warning("subscription %s: Kroton holds no inscription for it", lead["id"])
                 internal = lead["status"]
             else:
                 if view.unknown_classification:
                     result.unknown_classifications += 1
-                status = record_view(conn, lead, view, source, "daily follow-up", run_id, now)
-                internal = str(status or lead["status"])
-                if status is not None and status.value != lead["status"]:
-                    result.changed[status.value] = result.changed.get(status.value, 0) + 1
+                status = person_status(answer)
+                why = (
+                    reason(StatusReason.PROCESSING_ERROR, view.message)
+                    if status is Status.FAILED
+                    else reason(StatusReason.FOLLOW_UP, view.classification or view.processing)
+                )
+                recorded = record_kroton_answer(
+                    conn, lead, view, status, answer.raw, why, run_id, now
+                )
+                internal = str(recorded or lead["status"])
+                if recorded is not None and recorded.value != lead["status"]:
+                    result.changed[recorded.value] = result.changed.get(recorded.value, 0) + 1
                 if view.classification:
                     key = view.classification
                     result.classifications[key] = result.classifications.get(key, 0) + 1
@@ -158,7 +166,7 @@ def check_follow_ups(
                         "classification": view.classification if view else None,
                         "processing_status": view.processing if view else None,
                         "internal_status": internal,
-                        "source": source,
+                        "source": answer.raw,
                         "created_at": now,
                     }
                 ],

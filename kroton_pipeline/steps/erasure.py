@@ -52,13 +52,14 @@ from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline.domain.cpf import cpf_digits
 from kroton_pipeline.domain.erasure_digest import cpf_digest
 from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.status_reasons import StatusReason
 from kroton_pipeline.domain.statuses import TRACKED, Status
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 ERASED_NAME = "ERASED"
-ERASED_REASON = "personal_data_erased"
+ERASED_REASON = StatusReason.PERSONAL_DATA_ERASED.value
 # Statuses whose lead would still be sent to Kroton: closed, since the data is gone.
 UNFINISHED = (Status.TO_SYNC, Status.COURSE_FAILED, Status.TO_REGISTER)
 # Keys of Kroton's answers (and of our payloads) that hold personal data, lower-cased.
@@ -66,7 +67,7 @@ PERSONAL_KEYS = frozenset(
     {
         "cpf", "nome", "name", "email", "celular", "telefone", "phone", "datanascimento",
         "birthday", "birth_date", "endereco", "address", "cep", "logradouro", "numero", "rg",
-        "dadospessoais", "nomesocial", "mae", "nomemae", "nome_mae",
+        "dadospessoais", "nomesocial", "mae", "nomemae", "nome_mae", "ra", "businesskey",
     }
 )  # fmt: skip
 PERSONAL_COLUMNS: dict[str, Any] = {
@@ -159,6 +160,9 @@ def _erase_subscription(
                 update(model).where(model.id == doc_id).values(source=scrub_document(source))
             )
         setattr(result, counter, len(rows))
+    conn.execute(
+        update(FollowUp).where(FollowUp.subscription_id == sub_id).values(enrolment_source=None)
+    )
     history = conn.execute(
         select(StatusHistory.id, StatusHistory.reason).where(
             StatusHistory.subscription_id == sub_id

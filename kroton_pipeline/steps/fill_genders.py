@@ -19,11 +19,12 @@ from sqlalchemy import Engine, and_, func, select, text
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.db.status_changes import transition_where
 from kroton_pipeline.domain.gender import GENDER_UNKNOWN
+from kroton_pipeline.domain.status_reasons import StatusReason
 from kroton_pipeline.domain.statuses import Status
 
 log = logging.getLogger(__name__)
 
-GENDER_UNKNOWN_REASON = "gender_unknown"
+GENDER_UNKNOWN_REASON = StatusReason.GENDER_UNKNOWN.value
 
 _FROM_SUBSCRIPTIONS = text(
     """

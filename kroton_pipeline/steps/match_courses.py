@@ -25,6 +25,7 @@ from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.domain.catalog_query import CourseSearch, build_course_query, choose_options
 from kroton_pipeline.domain.gender import GENDER_UNKNOWN
+from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.timeutil import utcnow
 
@@ -176,11 +177,12 @@ def _record_options(
                 ],
             )
             changes = [
-                StatusChange(sub_id, Status.TO_REGISTER, "two offers found") for sub_id in ids
+                StatusChange(sub_id, Status.TO_REGISTER, reason(StatusReason.OFFERS_FOUND))
+                for sub_id in ids
             ]
         else:
             changes = [
-                StatusChange(sub_id, Status.EMPTY_COURSE, "fewer than two offers in the catalog")
+                StatusChange(sub_id, Status.EMPTY_COURSE, reason(StatusReason.NO_OFFERS))
                 for sub_id in ids
             ]
         apply_status_changes(conn, changes, run_id)
@@ -195,7 +197,9 @@ def _record_failure(
         apply_status_changes(
             conn,
             [
-                StatusChange(sub_id, Status.COURSE_FAILED, f"catalog: {kind}")
+                StatusChange(
+                    sub_id, Status.COURSE_FAILED, reason(StatusReason.CATALOG_FAILED, kind)
+                )
                 for sub_id in first_time
             ],
             run_id,

@@ -1,4 +1,4 @@
-"""checker-before-register and register (SPEC §6 step 4).
+"""checker-before-register and register.
 
 For each ``to_register`` lead of an import date: look the CPF up at Kroton (an existing
 inscription is followed, never registered again), otherwise *mark, send, record*: the lead's
@@ -7,7 +7,9 @@ marked without a result (crash, timeout, connection lost after sending) is an un
 outcome: the next run reconciles it with a CPF look-up and only sends again when Kroton has
 no inscription for it. Pending inscriptions are then polled until they resolve.
 
-Every lead is committed on its own, so a run killed at any point resumes where it stopped.
+Kroton's answers arrive as typed views (``domain.kroton_answers``); what they mean is decided
+there, and ``db.follow_ups`` records them. Every lead is committed on its own, so a run
+killed at any point resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,22 +29,24 @@ from kroton_pipeline.clients.errors import (
     KrotonRejected,
     OutcomeUnknown,
 )
+from kroton_pipeline.clients.kroton_api import KrotonApi
+from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, transition_where
 from kroton_pipeline.domain.budget_plan import next_check_on
 from kroton_pipeline.domain.enrolment_payload import PayloadError, build_enrolment_payload
+from kroton_pipeline.domain.kroton_answers import (
+    Enrolments,
+    Inscription,
+    InscriptionsAnswer,
+    RegistrationAnswer,
+    needs_enrolment_lookup,
+    person_status,
+)
 from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.settings import BusinessRules
-from kroton_pipeline.steps.fill_genders import GENDER_UNKNOWN_REASON
-from kroton_pipeline.steps.kroton_answers import (
-    as_json,
-    best_inscription,
-    has_active_enrolment,
-    is_open,
-    view_of,
-)
-from kroton_pipeline.steps.kroton_records import record_view
 from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
 
 log = logging.getLogger(__name__)
@@ -54,8 +58,6 @@ Checkpoint = Callable[[str, int], None]
 # recorded yet; "before_record_commit": the answer is written but not yet committed. The
 # crash tests kill the process at each of them (kroton_pipeline_tests/reliability).
 CHECKPOINTS = ("marked", "answered", "before_record_commit")
-# status_reason prefix of a registration Kroton refused (the success-rate check reads it).
-KROTON_REFUSAL = "kroton_rejected"
 # Pending inscriptions are asked about again once this long has passed since the last answer.
 DEFAULT_POLL_AFTER = timedelta(minutes=10)
 
@@ -75,11 +77,28 @@ class RegistrationResult:
     transient_failures: int = 0
     polled: int = 0
     resolved_pending: int = 0
+    poll_outcomes: dict[str, int] = field(default_factory=dict)
     dry_run_payloads: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+@dataclass(frozen=True)
+class KrotonVerdict:
+    """What Kroton holds for one person: its answers and the status they mean."""
+
+    answer: InscriptionsAnswer
+    enrolments: Enrolments | None = None
+
+    @property
+    def holds_inscription(self) -> bool:
+        return bool(self.answer.inscriptions) or bool(self.enrolments and self.enrolments.student)
+
+    @property
+    def status(self) -> Status | None:
+        return person_status(self.answer, self.enrolments)
 
 
 def _options(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -105,7 +124,7 @@ class _Registrar:
     def __init__(
         self,
         engine: Engine,
-        kroton: Any,
+        kroton: KrotonApi,
         rules: BusinessRules,
         run_id: str | None,
         result: RegistrationResult,
@@ -120,25 +139,38 @@ class _Registrar:
     def follow(
         self,
         lead: dict[str, Any],
-        answer: dict[str, Any],
-        reason: str,
+        verdict: KrotonVerdict,
+        why: str,
         checkpoint: str | None = None,
     ) -> bool:
-        """Record Kroton's inscription for ``lead``; False when Kroton holds none.
+        """Record what Kroton holds for ``lead``; False when Kroton holds nothing.
 
-        True whenever Kroton holds an inscription, even one whose classification the
-        status table does not know (the status is then kept, with a warning): such a lead
-        is followed, never registered again.
+        True whenever Kroton holds an inscription, even one whose classification the status
+        table does not know (the status is then kept, with a warning): such a lead is
+        followed, never registered again.
         """
-        view = best_inscription(answer)
-        if view is None:
+        if not verdict.holds_inscription:
             return False
+        inscription = verdict.answer.best()
+        status = verdict.status
         if self.result.dry_run:  # a dry run changes nothing
-            self.result.count(str(view.status or lead["status"]))
+            self.result.count(str(status or lead["status"]))
             return True
+        if verdict.enrolments is not None and verdict.enrolments.student:
+            why = reason(StatusReason.STUDENT_AT_KROTON)
         now = utcnow()
         with self.engine.begin() as conn:
-            status = record_view(conn, lead, view, answer, reason, self.run_id, now)
+            recorded = record_kroton_answer(
+                conn,
+                lead,
+                inscription or Inscription(),
+                status,
+                verdict.answer.raw,
+                why,
+                self.run_id,
+                now,
+                enrolment_source=verdict.enrolments.raw if verdict.enrolments else None,
+            )
             conn.execute(
                 update(Subscription)
                 .where(Subscription.id == lead["id"])
@@ -146,16 +178,16 @@ class _Registrar:
             )
             if checkpoint:
                 self.checkpoint(checkpoint, lead["id"])
-        self.result.count(str(status or lead["status"]))
+        self.result.count(str(recorded or lead["status"]))
         return True
 
-    def fail(self, lead: dict[str, Any], reason: str) -> None:
+    def fail(self, lead: dict[str, Any], why: str) -> None:
         self.result.count(Status.REGISTER_FAILED.value)
         if self.result.dry_run:
             return
         with self.engine.begin() as conn:
             apply_status_changes(
-                conn, [StatusChange(lead["id"], Status.REGISTER_FAILED, reason)], self.run_id
+                conn, [StatusChange(lead["id"], Status.REGISTER_FAILED, why)], self.run_id
             )
 
     def note_transient(self, lead: dict[str, Any], error: str, clear_mark: bool) -> None:
@@ -168,18 +200,14 @@ class _Registrar:
             conn.execute(update(Subscription).where(Subscription.id == lead["id"]).values(**values))
 
     # -- look-ups --------------------------------------------------------------------------
-    def lookup(self, lead: dict[str, Any]) -> dict[str, Any]:
-        """Kroton's inscriptions for the lead's CPF (plus enrolments when that is still open)."""
-        answer = as_json(self.kroton.inscriptions_by_cpf(lead["cpf"]))
-        if is_open(best_inscription(answer)):
-            enrolments = as_json(self.kroton.enrolments_by_cpf(lead["cpf"]))
-            if has_active_enrolment(enrolments):
-                answer = {**answer, "matriculas": enrolments.get("matriculas", [])}
-                answer["inscricoes"] = [
-                    {**item, "classificacao": {"descricao": "Aluno"}, "status": "SUCCESS"}
-                    for item in answer.get("inscricoes", [])[:1]
-                ]
-        return answer
+    def lookup(self, lead: dict[str, Any]) -> KrotonVerdict:
+        """What Kroton holds for the lead's CPF; the enrolment look-up only when it can
+        change the verdict (``needs_enrolment_lookup``)."""
+        answer = self.kroton.inscriptions_by_cpf(lead["cpf"])
+        enrolments = (
+            self.kroton.enrolments_by_cpf(lead["cpf"]) if needs_enrolment_lookup(answer) else None
+        )
+        return KrotonVerdict(answer, enrolments)
 
     # -- sending ---------------------------------------------------------------------------
     def register(self, lead: dict[str, Any], options: list[dict[str, Any]]) -> None:
@@ -191,7 +219,7 @@ class _Registrar:
                 self.rules,
             )
         except PayloadError as exc:
-            self.fail(lead, f"invalid_payload: {exc}")
+            self.fail(lead, reason(StatusReason.INVALID_PAYLOAD, exc.field))
             return
         if self.result.dry_run:  # never reaches the client, whatever its own switch says
             self.result.dry_run_payloads.append(payload)
@@ -203,35 +231,48 @@ class _Registrar:
         self.checkpoint("marked", lead["id"])
         self.result.posted += 1
         try:
-            sent = self.kroton.register(payload)
+            answer = self.kroton.register(payload)
         except OutcomeUnknown:
             self.result.unknown_outcomes += 1
             self.note_transient(lead, "outcome_unknown", clear_mark=False)
             return
         except KrotonRejected as exc:
             if exc.status_code == 409:  # Kroton already holds an inscription for this CPF
-                self.follow(lead, self.lookup(lead), "existing inscription at Kroton (409)")
+                self.follow(lead, self.lookup(lead), reason(StatusReason.ALREADY_INSCRIBED))
                 return
-            self.fail(lead, f"{KROTON_REFUSAL}: {scrub(exc.message or '')}".strip())
+            self.fail(lead, reason(StatusReason.KROTON_REJECTED, scrub(exc.message or "")))
             return
         self.checkpoint("answered", lead["id"])
-        answer = sent.answer.source() if sent.answer is not None else {}
-        self.record_answer(lead, answer, options)
+        self.record_registration(lead, answer, options)
 
-    def record_answer(
-        self, lead: dict[str, Any], answer: dict[str, Any], options: list[dict[str, Any]]
+    def record_registration(
+        self, lead: dict[str, Any], answer: RegistrationAnswer, options: list[dict[str, Any]]
     ) -> None:
-        if answer.get("success") is False or str(answer.get("status", "")).upper() == "ERROR":
-            self.fail(lead, f"{KROTON_REFUSAL}: {scrub(str(answer.get('message') or 'ERROR'))}")
-            return
-        item = {**answer, "sistema": answer.get("sistema") or options[0].get("sistema")}
-        item.setdefault("idAfiliado", self.rules.affiliate_id)
-        self.follow(
-            lead,
-            {"inscricoes": [item]},
-            f"registration answer {answer.get('status')}",
-            checkpoint="before_record_commit",
+        """Record an accepted registration: what the answer says, else pending."""
+        inscription = replace(
+            answer.inscription,
+            system=answer.inscription.system or options[0].get("sistema"),
+            dealer_id=answer.inscription.dealer_id or self.rules.affiliate_id,
         )
+        now = utcnow()
+        with self.engine.begin() as conn:
+            recorded = record_kroton_answer(
+                conn,
+                lead,
+                inscription,
+                answer.status,
+                answer.raw,
+                reason(StatusReason.REGISTRATION_ACCEPTED, inscription.processing),
+                self.run_id,
+                now,
+            )
+            conn.execute(
+                update(Subscription)
+                .where(Subscription.id == lead["id"])
+                .values(next_check_on=next_check_on(now, self.today))
+            )
+            self.checkpoint("before_record_commit", lead["id"])
+        self.result.count(str(recorded or lead["status"]))
 
     # -- passes ----------------------------------------------------------------------------
     def reconcile_unknowns(self, import_date: date) -> list[dict[str, Any]]:
@@ -245,7 +286,7 @@ class _Registrar:
         )
         for lead in leads:
             try:
-                answer = self.lookup(lead)
+                verdict = self.lookup(lead)
             except AuthenticationFailed:
                 raise
             except KrotonError as exc:
@@ -253,7 +294,7 @@ class _Registrar:
                 self.note_transient(lead, f"reconcile: {type(exc).__name__}", clear_mark=False)
                 continue
             self.result.reconciled += 1
-            if not self.follow(lead, answer, "reconciled unknown outcome by CPF look-up"):
+            if not self.follow(lead, verdict, reason(StatusReason.RECONCILED)):
                 # Kroton never got it: it is safe to send again (this run, without a
                 # second look-up).
                 self.note_transient(lead, "reconciled: not at Kroton", clear_mark=True)
@@ -283,12 +324,15 @@ class _Registrar:
         options = _options(self.engine, [lead["id"] for lead in leads])
         for done, lead in enumerate(leads, start=1):
             try:
-                looked_up = lead["id"] not in checked_ids
-                answer = self.lookup(lead) if looked_up else {"inscricoes": []}
-                if self.follow(lead, answer, "existing inscription found before registering"):
+                verdict = (
+                    self.lookup(lead)
+                    if lead["id"] not in checked_ids
+                    else KrotonVerdict(InscriptionsAnswer(()))
+                )
+                if self.follow(lead, verdict, reason(StatusReason.FOUND_AT_KROTON)):
                     self.result.found_at_kroton += 1
                 elif not options.get(lead["id"]):
-                    self.fail(lead, "no course options recorded")
+                    self.fail(lead, reason(StatusReason.NO_COURSE_OPTIONS))
                 else:
                     self.register(lead, options[lead["id"]])
             except AuthenticationFailed:
@@ -302,22 +346,24 @@ class _Registrar:
     def poll_pending(
         self, import_date: date, poll_after: timedelta, progress: Progress | None
     ) -> None:
+        """Ask Kroton about the date's pending inscriptions (by id, or by CPF when the
+        registration answer gave no id) and record what they became."""
         # A lead Kroton answered moments ago has not moved yet: asking again wastes budget.
         checked_before = utcnow() - poll_after
         leads = _leads(
             self.engine,
             Subscription.import_date == import_date,
             Subscription.status == Status.AWAITING_REGISTER.value,
-            Subscription.kroton_subscription_id.is_not(None),
             or_(Subscription.last_check.is_(None), Subscription.last_check <= checked_before),
         )
         for done, lead in enumerate(leads, start=1):
             try:
-                answer = as_json(
-                    self.kroton.inscription_status(
+                if lead["kroton_subscription_id"]:
+                    answer = self.kroton.inscription_status(
                         lead["kroton_subscription_id"], lead["kroton_system"]
                     )
-                )
+                else:
+                    answer = self.kroton.inscriptions_by_cpf(lead["cpf"])
             except AuthenticationFailed:
                 raise
             except KrotonError as exc:
@@ -325,18 +371,23 @@ class _Registrar:
                 self.note_transient(lead, f"poll: {type(exc).__name__}", clear_mark=False)
                 continue
             self.result.polled += 1
-            now = utcnow()
+            inscription = answer.best()
+            if inscription is None:
+                log.warning("subscription %s: Kroton holds no inscription yet", lead["id"])
+                continue
+            status = person_status(answer)
+            why = (
+                reason(StatusReason.PROCESSING_ERROR, scrub(inscription.message or ""))
+                if status is Status.FAILED
+                else reason(StatusReason.PROCESSING_SUCCEEDED)
+            )
             with self.engine.begin() as conn:
-                status = record_view(
-                    conn,
-                    lead,
-                    view_of(answer),
-                    answer,
-                    "pending inscription processed",
-                    self.run_id,
-                    now,
+                recorded = record_kroton_answer(
+                    conn, lead, inscription, status, answer.raw, why, self.run_id, utcnow()
                 )
-            if status is not None and status is not Status.AWAITING_REGISTER:
+            outcome = str(recorded or lead["status"])
+            self.result.poll_outcomes[outcome] = self.result.poll_outcomes.get(outcome, 0) + 1
+            if recorded is not None and recorded is not Status.AWAITING_REGISTER:
                 self.result.resolved_pending += 1
             if progress:
                 progress("poll", done, len(leads))
@@ -344,7 +395,7 @@ class _Registrar:
 
 def register_leads(
     engine: Engine,
-    kroton: Any,
+    kroton: KrotonApi,
     import_date: date,
     rules: BusinessRules,
     run_id: str | None,
@@ -372,7 +423,7 @@ def register_leads(
                     Subscription.gender.not_in(("M", "F")),
                 ),
                 Status.REGISTER_FAILED,
-                GENDER_UNKNOWN_REASON,
+                reason(StatusReason.GENDER_UNKNOWN),
                 run_id,
             )
         reconciled = registrar.reconcile_unknowns(import_date)

@@ -17,9 +17,10 @@ from sqlalchemy import Engine, and_, select, update
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import transition_where
 from kroton_pipeline.domain.gender import GENDER_UNKNOWN
+from kroton_pipeline.domain.status_reasons import StatusReason
 from kroton_pipeline.domain.statuses import Status
 
-REPLAY_REASON = "replayed on request"
+REPLAY_REASON = StatusReason.REPLAYED.value
 
 
 @dataclass(frozen=True)

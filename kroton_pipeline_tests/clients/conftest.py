@@ -18,6 +18,7 @@ from kroton_pipeline.clients.rate_limit import LocalRateBudget
 from kroton_pipeline.clients.transport import RetryPolicy
 from kroton_pipeline.db.migrate import upgrade
 from kroton_pipeline.sandbox import SandboxServer, preseeded_kind
+from kroton_pipeline.settings import API_FORMATS, KrotonApiFormat
 
 SEED = 7
 CREDENTIALS = {
@@ -58,13 +59,24 @@ def create_budget_tables(url: str) -> None:
     upgrade(url)
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """A fresh sandbox with a generous rate limit and a short hold for injected timeouts."""
+@pytest.fixture(params=["source", "v5"])
+def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """A fresh sandbox in each dialect, with a generous rate limit and a short hold for
+    injected timeouts."""
     with SandboxServer(
-        port=0, seed=SEED, rate_limit=1000, rate_window=300, timeout_seconds=2
+        port=0,
+        seed=SEED,
+        rate_limit=1000,
+        rate_window=300,
+        timeout_seconds=2,
+        dialect=request.param,
     ) as sb:
         yield sb
+
+
+def api_format_of(sandbox: SandboxServer) -> KrotonApiFormat:
+    """The clients' API format for the dialect the sandbox speaks."""
+    return API_FORMATS[sandbox.app.dialect]
 
 
 @pytest.fixture
@@ -112,6 +124,7 @@ def kroton(sandbox: SandboxServer) -> Callable[..., KrotonClient]:
     def make(**overrides: Any) -> KrotonClient:
         options: dict[str, Any] = {
             "base_url": sandbox.kroton_url,
+            "api_format": api_format_of(sandbox),
             **CREDENTIALS,
             "budget": LocalRateBudget("kroton", 1000, 300),
             "timeout_seconds": 0.5,
@@ -134,6 +147,7 @@ def captacao(sandbox: SandboxServer) -> Iterator[CaptacaoClient]:
         email="sandbox@example.com",
         password="sandbox-password",
         subscription_key=CREDENTIALS["subscription_key"],
+        api_format=api_format_of(sandbox),
         timeout_seconds=0.5,
         policy=FAST,
     ) as client:

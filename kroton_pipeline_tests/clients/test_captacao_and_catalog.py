@@ -24,7 +24,7 @@ def test_captacao_logs_in_once_and_relogs_on_401(
     captacao.inscriptions_by_cpf(cpf)
     captacao.enrolments_by_cpf(cpf)
     sandbox.revoke_tokens()
-    assert captacao.inscriptions_by_cpf(cpf).inscricoes == []
+    assert captacao.inscriptions_by_cpf(cpf).inscriptions == ()
     endpoints = [(e["endpoint"], e["status"]) for e in sandbox.journal()]
     assert endpoints == [
         ("captacao_login", 200),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, event, func, select, update
 
 from kroton_pipeline.db import status_changes
 from kroton_pipeline.db.models import StatusHistory, Subscription
@@ -179,14 +179,22 @@ def test_transition_where_skips_rows_already_there(engine, ids) -> None:
     assert len(_history(engine)) == 3
 
 
-def test_ten_thousand_changes_are_fast(engine) -> None:
+def test_ten_thousand_changes_take_a_handful_of_statements(engine) -> None:
+    # Set-based: the statement count does not grow with the batch (speed is the benchmarks').
     with engine.begin() as conn:
         ids = create_subscriptions(conn, 10_000)
-    started = datetime.now()
-    with engine.begin() as conn:
-        changed = apply_status_changes(
-            conn, [StatusChange(sid, Status.TO_REGISTER, f"r{sid}") for sid in ids], "bulk"
-        )
-    elapsed = (datetime.now() - started).total_seconds()
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.begin() as conn:
+            changed = apply_status_changes(
+                conn, [StatusChange(sid, Status.TO_REGISTER, f"r{sid}") for sid in ids], "bulk"
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
     assert changed == 10_000
-    assert elapsed < 2.0
+    assert len(statements) <= 12, len(statements)

@@ -340,9 +340,11 @@ def test_known_modalities_are_configurable() -> None:
     assert result.valid.modality[0] == "Híbrido"
 
 
-def test_system_must_be_olimpo_or_colaborar() -> None:
+def test_system_must_be_one_of_krotons_four() -> None:
     assert _valid(system="colaborar").system == "COLABORAR"
-    assert _reason(system="SAP") == R.INVALID_SYSTEM
+    assert _valid(system="Athenas").system == "ATHENAS"
+    assert _valid(system="SAP").system == "SAP"
+    assert _reason(system="XPTO") == R.INVALID_SYSTEM
     assert _reason(system=None) == R.INVALID_SYSTEM
 
 

@@ -42,7 +42,14 @@ def report(engine: Engine):
             **common,
         )
         create_subscriptions(
-            conn, 2, 7, status="register_failed", modality="Presencial", campus="Centro", **common
+            conn,
+            2,
+            7,
+            status="register_failed",
+            status_reason="kroton_rejected: Dados inválidos",
+            modality="Presencial",
+            campus="Centro",
+            **common,
         )
         ids = create_subscriptions(
             conn,

@@ -154,10 +154,25 @@ class Pipeline:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
+def dialect() -> str:
+    """The wire format the sandbox speaks and the pipeline is configured for (``source``;
+    a test runs on both with ``@pytest.mark.parametrize("dialect", DIALECTS)``)."""
+    return "source"
+
+
+DIALECTS = ("source", "v5")
+
+
+@pytest.fixture
+def sandbox(dialect: str) -> Iterator[SandboxServer]:
     """The Kroton simulator on a free port with a budget tests never wait on."""
     with SandboxServer(
-        port=0, seed=SEED, rate_limit=RATE_LIMIT, rate_window=RATE_WINDOW, timeout_seconds=0.5
+        port=0,
+        seed=SEED,
+        rate_limit=RATE_LIMIT,
+        rate_window=RATE_WINDOW,
+        timeout_seconds=0.5,
+        dialect=dialect,
     ) as server:
         yield server
 
@@ -165,16 +180,21 @@ def sandbox() -> Iterator[SandboxServer]:
 @pytest.fixture
 def make_pipeline(
     sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[str, dg.DagsterInstance], Pipeline]]:
-    """Factory: the definitions loaded for a database URL, running on an instance."""
+) -> Iterator[Callable[..., Pipeline]]:
+    """Factory: the definitions loaded for a database URL, running on an instance (and on
+    ``on``, another sandbox, when given)."""
     engines: list[Engine] = []
 
-    def make(database_url: str, instance: dg.DagsterInstance) -> Pipeline:
-        landing = tmp_path / "landing"
+    def make(
+        database_url: str, instance: dg.DagsterInstance, on: SandboxServer | None = None
+    ) -> Pipeline:
+        server = on or sandbox
+        landing = tmp_path / f"landing_{server.port}"
         landing.mkdir(exist_ok=True)
         env = {
             "KROTON_ENV": "sandbox",
-            "KROTON_SANDBOX_PORT": str(sandbox.port),
+            "KROTON_SANDBOX_PORT": str(server.port),
+            "KROTON_API_DIALECT": server.dialect,
             "KROTON_DATABASE_URL": database_url,
             "KROTON_LANDING_URL": str(landing),
             "KROTON_RATE_LIMIT": str(RATE_LIMIT),
@@ -188,7 +208,7 @@ def make_pipeline(
 
         engine = make_engine(database_url)
         engines.append(engine)
-        return Pipeline(defs(), instance, sandbox, engine, database_url, landing)
+        return Pipeline(defs(), instance, server, engine, database_url, landing)
 
     yield make
     for engine in engines:

@@ -15,7 +15,13 @@ import pytest
 
 from kroton_pipeline.sandbox.validation import cpf_digits
 from kroton_pipeline.timeutil import today_in_sao_paulo
-from kroton_pipeline_tests.pipeline.conftest import AT_KROTON, Pipeline, past_days, poll_now
+from kroton_pipeline_tests.pipeline.conftest import (
+    AT_KROTON,
+    DIALECTS,
+    Pipeline,
+    past_days,
+    poll_now,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +42,7 @@ CLASSIFICATION_STATUS = {
     "Itinerante": "registered",
     "Inscrito VG Online": "registered",
     "Aluno": "enrolled",
+    "Desclassificado por nota": "dropped",
     "Convocado": "enrolled",
     "Ausente": "dropped",
     "Desclassificado": "dropped",
@@ -58,6 +65,7 @@ def _materialized(result: dg.ExecuteInProcessResult) -> Counter[tuple[str, str]]
     return found
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_three_import_dates_end_to_end_match_the_sandbox(db_pipeline: Pipeline) -> None:
     pipeline = db_pipeline
     days = past_days(3)
@@ -117,7 +125,7 @@ def test_three_import_dates_end_to_end_match_the_sandbox(db_pipeline: Pipeline) 
             assert cpf not in created, f"lead {lead['id']} ({lead['status']}) was inscribed"
     # Every registration POST created one inscription (none refused, none repeated).
     posts = pipeline.requests("register")
-    assert all(post["status"] == 200 for post in posts)
+    assert all(200 <= post["status"] < 300 for post in posts)
     assert len(posts) == sum(len(items) for items in created.values())
     assert all(len(items) == 1 for items in created.values())
 

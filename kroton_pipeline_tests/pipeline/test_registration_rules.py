@@ -63,8 +63,7 @@ def test_existing_inscription_moves_lead_to_krotons_status_with_its_full_answer(
         ).one()
     assert now.status == "dropped" and now.kroton_subscription_id == inscription_id
     # Kroton's whole answer to the CPF look-up, as it came.
-    kroton_answer = pipeline.sandbox.app.state.inscricoes_view(cpf_digits(lead["cpf"]))
-    assert follow_up.source["inscricoes"][0]["inscricaoId"] == inscription_id
+    kroton_answer = pipeline.sandbox.cpf_lookup(cpf_digits(lead["cpf"]))
     assert follow_up.source == json.loads(json.dumps(kroton_answer))
     history = [h for h in pipeline.history() if h["subscription_id"] == lead["id"]]
     assert [h["to_status"] for h in history][-1] == "dropped"

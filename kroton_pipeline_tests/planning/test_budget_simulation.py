@@ -30,7 +30,8 @@ from kroton_pipeline.domain.budget_plan import (
     follow_up_interval,
     next_check_on,
 )
-from kroton_pipeline.domain.statuses import TRACKED, Status, status_for_classification
+from kroton_pipeline.domain.kroton_answers import status_for_classification
+from kroton_pipeline.domain.statuses import TRACKED, Status
 from kroton_pipeline.sandbox.lifecycle import (
     DAY,
     Inscription,

@@ -261,7 +261,7 @@ CASES: list[Case] = [
         csv_bytes([good(modality="Telepatia")]),
         rejected={1: "invalid_modality"},
     ),
-    Case("system_unknown", csv_bytes([good(system="SAP")]), rejected={1: "invalid_system"}),
+    Case("system_unknown", csv_bytes([good(system="XPTO")]), rejected={1: "invalid_system"}),
     Case("unit_id_not_a_number", csv_bytes([good(unit_id="abc")]), rejected={1: "invalid_unit_id"}),
     Case(
         "course_name_missing",

@@ -20,15 +20,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.fixture(params=["source", "v5"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Every reliability rule holds in both of Kroton's dialects."""
+    return str(request.param)
+
+
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """A sandbox on a fixed free port (so it can be stopped and started again on it).
+def sandbox(dialect: str) -> Iterator[SandboxServer]:
+    """A sandbox on a fixed free port (so it can be stopped and started again on it), in
+    ``dialect``.
 
     Rate limits are out of the way unless a test sets them; answers for a timed-out request
     are held 1 s, so timeouts cost little.
     """
     server = SandboxServer(
-        port=free_port(), seed=7, rate_limit=100_000, rate_window=1.0, timeout_seconds=1.0
+        port=free_port(),
+        seed=7,
+        rate_limit=100_000,
+        rate_window=1.0,
+        timeout_seconds=1.0,
+        dialect=dialect,
     )
     with server:
         yield server

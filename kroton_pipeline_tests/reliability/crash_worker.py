@@ -1,10 +1,10 @@
 """Run the registration step in its own process and SIGKILL it at one checkpoint.
 
-``python -m kroton_pipeline_tests.reliability.crash_worker DB_URL KROTON_URL IMPORT_DATE
-POINT NTH``: builds the engine and a KrotonClient on the sandbox, calls ``register_leads``
-and kills itself (SIGKILL: no cleanup, no rollback handler, no atexit) the NTH time the
-registration reaches checkpoint POINT (see ``register_leads.CHECKPOINTS``). Exits 0 if the
-point was never reached.
+``python -m kroton_pipeline_tests.reliability.crash_worker DB_URL KROTON_URL DIALECT
+IMPORT_DATE POINT NTH``: builds the engine and a KrotonClient on the sandbox, calls
+``register_leads`` and kills itself (SIGKILL: no cleanup, no rollback handler, no atexit)
+the NTH time the registration reaches checkpoint POINT (see
+``register_leads.CHECKPOINTS``). Exits 0 if the point was never reached.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kroton_pipeline_tests.reliability.pipeline_state import RULES, kroton_clien
 
 
 def main(argv: list[str]) -> int:
-    db_url, kroton_url, import_date, point, nth = argv
+    db_url, kroton_url, dialect, import_date, point, nth = argv
     seen = 0
 
     def checkpoint(name: str, subscription_id: int) -> None:
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
     engine = make_engine(db_url)
-    client = kroton_client(kroton_url)
+    client = kroton_client(kroton_url, dialect=dialect)
     register_leads(
         engine, client, date.fromisoformat(import_date), RULES, "crash-run", checkpoint=checkpoint
     )

@@ -22,7 +22,7 @@ from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.settings import SANDBOX_CREDENTIALS, BusinessRules
+from kroton_pipeline.settings import API_FORMATS, SANDBOX_CREDENTIALS, BusinessRules
 from kroton_pipeline.steps.fill_genders import fill_genders
 from kroton_pipeline.steps.import_leads import import_export
 from kroton_pipeline.steps.match_courses import match_courses
@@ -41,15 +41,20 @@ SETTLED = {
     Status.DROPPED.value,
     Status.FAILED.value,
 }
-REGISTER_PATH = "/kroton/ms/inscricao/v4/captacao/inscricao"
 
 
 def kroton_client(
-    kroton_url: str, *, timeout: float = 5.0, policy: RetryPolicy = FAST_RETRIES
+    kroton_url: str,
+    *,
+    dialect: str = "source",
+    timeout: float = 5.0,
+    policy: RetryPolicy = FAST_RETRIES,
 ) -> KrotonClient:
-    """A Kroton client on the sandbox with a generous local budget (the sandbox limits)."""
+    """A Kroton client on the sandbox, in its dialect, with a generous local budget (the
+    sandbox limits)."""
     return KrotonClient(
         base_url=kroton_url,
+        api_format=API_FORMATS[dialect],  # type: ignore[index]
         client_id=SANDBOX_CREDENTIALS["API_KROTON_CLIENT_ID"],
         client_secret=SANDBOX_CREDENTIALS["API_KROTON_SECRET"],
         subscription_key=SANDBOX_CREDENTIALS["API_KROTON_SUBSCRIPTION"],
@@ -121,7 +126,7 @@ def registrations_per_cpf(sandbox: Any) -> Counter[str]:
 
 def register_posts(sandbox: Any) -> list[dict[str, Any]]:
     """The registration POSTs the sandbox received (journal)."""
-    return [e for e in sandbox.journal() if e["method"] == "POST" and e["path"] == REGISTER_PATH]
+    return [e for e in sandbox.journal() if e["endpoint"] == "register"]
 
 
 def assert_history_agrees(engine: Engine) -> None:

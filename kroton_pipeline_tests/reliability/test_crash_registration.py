@@ -41,6 +41,7 @@ def _run_killed(db_url: str, sandbox: SandboxServer, leads: PreparedLeads, point
             "kroton_pipeline_tests.reliability.crash_worker",
             db_url,
             sandbox.kroton_url,
+            sandbox.dialect,
             leads.import_date.isoformat(),
             point,
             str(KILLED_AT_LEAD),
@@ -69,7 +70,7 @@ def test_registration_killed_at_any_point_registers_each_lead_exactly_once(
     assert stored == (0 if point == "marked" else 1)
     posts_before = len(register_posts(sandbox))
 
-    client = kroton_client(sandbox.kroton_url)
+    client = kroton_client(sandbox.kroton_url, dialect=sandbox.dialect)
     try:
         result = register_leads(
             db_engine, client, leads.import_date, RULES, "rerun", poll_after=timedelta(0)
@@ -87,4 +88,4 @@ def test_registration_killed_at_any_point_registers_each_lead_exactly_once(
     posted_by_rerun = result.posted
     assert resent == posted_by_rerun
     if point != "marked":
-        assert all(e["status"] == 200 for e in register_posts(sandbox))
+        assert all(200 <= e["status"] < 300 for e in register_posts(sandbox))

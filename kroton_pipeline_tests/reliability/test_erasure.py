@@ -101,7 +101,7 @@ def history(
     db_engine: Engine, sandbox: SandboxServer, leads: PreparedLeads, tmp_path: Path
 ) -> PreparedLeads:
     """Register the leads, follow them up once, and import a second day repeating them."""
-    client = kroton_client(sandbox.kroton_url)
+    client = kroton_client(sandbox.kroton_url, dialect=sandbox.dialect)
     try:
         register_leads(
             db_engine, client, leads.import_date, RULES, "register", poll_after=timedelta(0)

@@ -44,7 +44,11 @@ def run_registration(
     engine: Engine, sandbox: SandboxServer, leads: PreparedLeads, **kwargs: object
 ) -> RegistrationResult:
     """One run of the registration step, with a fresh client as a new run would have."""
-    client = kroton_client(sandbox.kroton_url, timeout=kwargs.pop("timeout", 5.0))  # type: ignore[arg-type]
+    client = kroton_client(
+        sandbox.kroton_url,
+        dialect=sandbox.dialect,
+        timeout=kwargs.pop("timeout", 5.0),  # type: ignore[arg-type]
+    )
     try:
         return register_leads(
             engine,

@@ -21,7 +21,7 @@ from kroton_pipeline.clients.kroton import KrotonClient
 from kroton_pipeline.clients.rate_limit import make_budget
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.sandbox import SandboxServer
-from kroton_pipeline.settings import SANDBOX_CREDENTIALS
+from kroton_pipeline.settings import API_FORMATS, SANDBOX_CREDENTIALS
 from kroton_pipeline.steps.register_leads import register_leads
 from kroton_pipeline_tests.reliability.pipeline_state import (
     FAST_RETRIES,
@@ -53,6 +53,7 @@ def _wait_until_ready(seconds: float = 60) -> None:
 def _client(database_url: str, sandbox: SandboxServer) -> KrotonClient:
     return KrotonClient(
         base_url=sandbox.kroton_url,
+        api_format=API_FORMATS[sandbox.dialect],  # type: ignore[index]
         client_id=SANDBOX_CREDENTIALS["API_KROTON_CLIENT_ID"],
         client_secret=SANDBOX_CREDENTIALS["API_KROTON_SECRET"],
         subscription_key=SANDBOX_CREDENTIALS["API_KROTON_SUBSCRIPTION"],

@@ -29,8 +29,20 @@ def test_token_endpoint_issues_bearer_token_with_ttl(sandbox: SandboxServer) -> 
     assert isinstance(body["access_token"], str) and body["access_token"]
 
 
-def test_token_request_without_subscription_key_is_denied(sandbox: SandboxServer) -> None:
-    reply = httpx.post(sandbox.kroton_url + "/oauth2/token", data=TOKEN_FORM)
+def test_token_request_is_served_with_or_without_scope_and_subscription_key(
+    sandbox: SandboxServer,
+) -> None:
+    # The design document sends both; production integrations send neither.
+    url = sandbox.kroton_url + "/oauth2/token"
+    bare = {key: value for key, value in TOKEN_FORM.items() if key != "scope"}
+    assert httpx.post(url, data=bare).status_code == 200
+    assert httpx.post(url, data=TOKEN_FORM).status_code == 200
+    assert httpx.post(url, data=bare, headers=SUBSCRIPTION).status_code == 200
+
+
+def test_token_request_with_a_wrong_subscription_key_is_denied(sandbox: SandboxServer) -> None:
+    headers = {"Ocp-Apim-Subscription-Key": "nope"}
+    reply = httpx.post(sandbox.kroton_url + "/oauth2/token", data=TOKEN_FORM, headers=headers)
     assert reply.status_code == 401
     assert reply.json() == {
         "statusCode": 401,

@@ -16,7 +16,12 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
-from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
+from kroton_pipeline.clients.resources import (
+    CaptacaoResource,
+    CatalogResource,
+    KrotonResource,
+    api_format_fields,
+)
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.db.migrate import upgrade
 from kroton_pipeline.settings import BusinessRules, Settings, load_settings
@@ -68,6 +73,24 @@ class RulesResource(dg.ConfigurableResource):
     follow_up_share: float = Field(
         0.3, description="Share of the daily Kroton budget the follow-up may always use."
     )
+    payload_extras: bool = Field(
+        False,
+        description=(
+            "Add aceiteTermo, aceitaReceber*, anoConclusao, enem and endereco.bairro to the "
+            "payload (on by default in the v5 dialect)."
+        ),
+    )
+    accept_terms: bool = Field(True, description="inscricao.aceiteTermo.")
+    accept_email: bool = Field(False, description="inscricao.aceitaReceberEmail.")
+    accept_sms: bool = Field(False, description="inscricao.aceitaReceberSMS.")
+    accept_whatsapp: bool = Field(False, description="inscricao.aceitaReceberWhatsApp.")
+    use_enem: bool = Field(False, description="inscricao.enem.utilizar.")
+    neighbourhood_placeholder: str = Field(
+        "Centro", description="dadosPessoais.endereco.bairro (not in the export)."
+    )
+    completion_year: int = Field(
+        0, description="inscricao.anoConclusao; 0: the year the lead turned 18 (max last year)."
+    )
 
     @cached_property
     def rules(self) -> BusinessRules:
@@ -99,6 +122,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
         rate_window_seconds=settings.kroton_budget.window_seconds,
         rate_bucket="kroton",
         database_url=database_url,
+        **api_format_fields(settings.api_format),
     )
     return {
         "database": DatabaseResource(url=database_url),
@@ -116,6 +140,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
             database_url=database_url,
             lookups_via_captacao=settings.lookups_via_captacao,
             captacao=captacao if settings.lookups_via_captacao else None,
+            **api_format_fields(settings.api_format),
         ),
         "captacao": captacao,
         "catalog": CatalogResource(

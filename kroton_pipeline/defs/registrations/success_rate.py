@@ -6,56 +6,18 @@ from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from kroton_pipeline.db.models import Subscription
-from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.steps.register_leads import KROTON_REFUSAL
-
-ACCEPTED = (Status.AWAITING_REGISTER, Status.REGISTERED, Status.ENROLLED, Status.DROPPED)
-KROTON_REFUSAL_PREFIX = KROTON_REFUSAL
-
-
-def registration_success_rate(engine: Engine, dates: Sequence[date]) -> tuple[int, int, int]:
-    """(accepted, sent, never_sent) for the leads of ``dates``.
-
-    Sent = accepted + refused by Kroton (register_failed with Kroton's message) + failed in
-    Kroton's processing. Leads that never reached Kroton (gender unknown, invalid payload,
-    erased) are a data-quality matter, counted apart, not a registration failure.
-    """
-    accepted_values = [status.value for status in ACCEPTED]
-    query = (
-        select(
-            Subscription.status,
-            Subscription.status_reason.like(f"{KROTON_REFUSAL_PREFIX}%"),
-            func.count(),
-        )
-        .where(
-            Subscription.import_date.in_(list(dates)),
-            Subscription.status.in_(
-                [*accepted_values, Status.REGISTER_FAILED.value, Status.FAILED.value]
-            ),
-        )
-        .group_by(Subscription.status, Subscription.status_reason.like(f"{KROTON_REFUSAL_PREFIX}%"))
-    )
-    accepted = sent = never_sent = 0
-    with engine.connect() as conn:
-        for status, refused_by_kroton, count in conn.execute(query):
-            if status in accepted_values:
-                accepted += count
-                sent += count
-            elif status == Status.FAILED.value or refused_by_kroton:
-                sent += count
-            else:
-                never_sent += count
-    return accepted, sent, never_sent
+from kroton_pipeline.reporting.success_rate import registration_success
 
 
 def success_rate_check(
     engine: Engine, dates: Sequence[date], threshold: float
 ) -> dg.AssetCheckResult:
-    accepted, decided, never_sent = registration_success_rate(engine, dates)
-    rate = accepted / decided if decided else 1.0
+    """Share of the dates' sent leads that Kroton accepted; warns below ``threshold``."""
+    with engine.connect() as conn:
+        figures = registration_success(conn, dates)
+    rate = figures.rate if figures.rate is not None else 1.0
     return dg.AssetCheckResult(
         check_name="registration_success_rate",
         passed=rate >= threshold,
@@ -63,8 +25,8 @@ def success_rate_check(
         metadata={
             "success_rate": dg.MetadataValue.float(round(rate, 4)),
             "threshold": dg.MetadataValue.float(threshold),
-            "accepted": accepted,
-            "sent": decided,
-            "never_sent": never_sent,
+            "accepted": figures.accepted,
+            "sent": figures.sent,
+            "never_sent": figures.never_sent,
         },
     )

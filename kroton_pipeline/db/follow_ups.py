@@ -1,8 +1,14 @@
-"""Recording what Kroton said about a subscription: follow-up, ids and status, in one place."""
+"""Recording what Kroton said about a subscription: follow-up, ids and status, in one place.
+
+Kroton's answer is stored exactly as received (``follow_ups.source``); the ids and the
+classification come from the typed view the domain read it into; the status moves through
+the state machine (``db.status_changes``), one ``status_history`` row per step.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,41 +17,28 @@ from sqlalchemy import Connection, update
 from kroton_pipeline.db.models import FollowUp, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import upsert_rows
-from kroton_pipeline.domain.statuses import Status, is_allowed
-from kroton_pipeline.steps.kroton_answers import KrotonView
+from kroton_pipeline.domain.kroton_answers import Inscription
+from kroton_pipeline.domain.statuses import Status, status_path
 
 log = logging.getLogger(__name__)
 
 
-def status_path(current: Status, target: Status) -> list[Status] | None:
-    """The status changes that take a subscription from ``current`` to ``target``.
-
-    ``[]`` when nothing changes; ``None`` when Kroton's answer does not fit the state
-    machine (for example a processed lead reported as pending again): the caller keeps the
-    status and warns. A pending inscription that Kroton already classified goes through
-    ``registered`` so the history shows both steps.
-    """
-    if current == target:
-        return []
-    if is_allowed(current, target):
-        return [target]
-    if current is Status.AWAITING_REGISTER and is_allowed(Status.REGISTERED, target):
-        return [Status.REGISTERED, target]
-    return None
-
-
-def record_view(
+def record_kroton_answer(
     conn: Connection,
-    subscription: dict[str, Any],
-    view: KrotonView,
-    source: dict[str, Any],
+    subscription: Mapping[str, Any],
+    inscription: Inscription,
+    status: Status | None,
+    source: Any,
     reason: str,
     run_id: str | None,
     now: datetime,
+    enrolment_source: Any = None,
 ) -> Status | None:
-    """Store Kroton's answer for ``subscription`` and move its status to what it says.
+    """Store Kroton's answer for ``subscription`` and move its status to ``status``.
 
-    Returns the new status, or ``None`` when the status was kept (unmapped or unexpected).
+    ``inscription`` gives the ids and classification to keep; ``status`` is what the answer
+    means (``None``: unknown, the status is kept with a warning). Returns the new status,
+    or ``None`` when the status was kept (unmapped, or not a move the machine allows).
     """
     sub_id = subscription["id"]
     upsert_rows(
@@ -54,9 +47,10 @@ def record_view(
         [
             {
                 "subscription_id": sub_id,
-                "kroton_subscription_id": view.inscription_id,
-                "kroton_subscription_dealer_id": view.dealer_id,
+                "kroton_subscription_id": inscription.inscription_id,
+                "kroton_subscription_dealer_id": inscription.dealer_id,
                 "source": source,
+                "enrolment_source": enrolment_source,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -66,37 +60,38 @@ def record_view(
             "kroton_subscription_id",
             "kroton_subscription_dealer_id",
             "source",
+            "enrolment_source",
             "updated_at",
         ],
     )
     values: dict[str, Any] = {"last_check": now, "updated_at": now}
-    if view.inscription_id:
-        values["kroton_subscription_id"] = view.inscription_id
-    if view.system:
-        values["kroton_system"] = view.system
-    if view.classification:
-        values["kroton_classification"] = view.classification
+    if inscription.inscription_id:
+        values["kroton_subscription_id"] = inscription.inscription_id
+    if inscription.system:
+        values["kroton_system"] = inscription.system
+    if inscription.classification:
+        values["kroton_classification"] = inscription.classification[:40]
     current = Status(subscription["status"])
     new_status: Status | None = None
-    if view.status is None:
+    if status is None:
         log.warning(
             "subscription %s: unknown Kroton classification %r, status kept",
             sub_id,
-            view.classification,
+            inscription.classification,
         )
     else:
-        path = status_path(current, view.status)
+        path = status_path(current, status)
         if path is None:
             log.warning(
                 "subscription %s: Kroton reports %s while the lead is %s; status kept",
                 sub_id,
-                view.status,
+                status,
                 current,
             )
         else:
             for step in path:
                 apply_status_changes(conn, [StatusChange(sub_id, step, reason)], run_id, now=now)
-            new_status = view.status
+            new_status = status
             if Status.REGISTERED in path and subscription.get("registered_at") is None:
                 values["registered_at"] = now
     conn.execute(update(Subscription).where(Subscription.id == sub_id).values(**values))
