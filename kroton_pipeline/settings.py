@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 Environment = Literal["sandbox", "staging", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "staging", "production")
@@ -31,7 +32,14 @@ REQUIRED_SECRETS: tuple[str, ...] = (
     "API_KROTON_EMAIL",
     "API_KROTON_PASSWORD",
     "CATALOG_KROTON_API_KEY",
+    # Keys the digests of erased people: without it the erasures would be reversible.
+    "KROTON_ERASURE_KEY",
 )
+# The sandbox's erasure key (it holds no real people); real environments must set theirs.
+SANDBOX_ERASURE_KEY = "kroton-pipeline-sandbox-erasure"
+# How long a run's claim on a lead lasts (db.claims); renewed before each request that changes
+# something at Kroton, so it must outlast the registration POST's timeout.
+DEFAULT_CLAIM_TTL_SECONDS = 600.0
 
 SANDBOX_CREDENTIALS: dict[str, str] = {
     "API_KROTON_CLIENT_ID": "sandbox-client",
@@ -40,6 +48,7 @@ SANDBOX_CREDENTIALS: dict[str, str] = {
     "API_KROTON_EMAIL": "sandbox@example.com",
     "API_KROTON_PASSWORD": "sandbox-password",
     "CATALOG_KROTON_API_KEY": "sandbox-api-key",
+    "KROTON_ERASURE_KEY": SANDBOX_ERASURE_KEY,
 }
 
 # Base URLs of the source document (section "Ambientes Disponíveis" and the catalog table).
@@ -169,7 +178,7 @@ class Settings:
     kroton_base_url: str
     captacao_base_url: str
     catalog_base_url: str
-    kroton_client_id: str
+    kroton_client_id: str = field(repr=False)
     kroton_secret: str = field(repr=False)
     kroton_subscription_key: str = field(repr=False)
     captacao_email: str = field(repr=False)
@@ -184,6 +193,27 @@ class Settings:
     catalog_budget: RateBudget = RateBudget()
     rules: BusinessRules = BusinessRules()
     api_format: KrotonApiFormat = KrotonApiFormat()
+    erasure_keys: tuple[str, ...] = field(default=(SANDBOX_ERASURE_KEY,), repr=False)
+    claim_ttl_seconds: float = DEFAULT_CLAIM_TTL_SECONDS
+    # Bring the schema to the latest migration when a run first uses the database (off when
+    # the deploy step migrates once: `python -m kroton_pipeline.db upgrade`).
+    migrate_on_run: bool = True
+
+    def __repr__(self) -> str:
+        """The settings with every secret left out and passwords in URLs masked."""
+        shown = {
+            name: getattr(self, name)
+            for name, spec in self.__dataclass_fields__.items()
+            if spec.repr
+        }
+        shown["database_url"] = mask_url_secret(self.database_url)
+        shown["landing_url"] = mask_url_secret(self.landing_url)
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def landing_url_has_secret(self) -> bool:
+        """Whether the landing URL carries credentials (``sftp://user:pass@host/...``)."""
+        return mask_url_secret(self.landing_url) != self.landing_url
 
     @property
     def slack_enabled(self) -> bool:
@@ -192,6 +222,31 @@ class Settings:
     @property
     def is_sandbox(self) -> bool:
         return self.env == "sandbox"
+
+
+def mask_url_secret(url: str) -> str:
+    """``scheme://user:***@host/...``: the URL without its password (or token) shown."""
+    parts = urlsplit(url)
+    if not parts.netloc or "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def erasure_keys(environ: Mapping[str, str] | None = None) -> tuple[bytes, ...]:
+    """The keys of the erased-people digests: ``KROTON_ERASURE_KEY`` first, then each of
+    ``KROTON_ERASURE_OLD_KEYS`` (comma-separated), so that a rotated key keeps matching the
+    digests made with the earlier ones. The sandbox has a built-in key; real environments
+    refuse to start without one (:func:`load_settings`)."""
+    environ = os.environ if environ is None else environ
+    current = _get(environ, "KROTON_ERASURE_KEY")
+    if current is None:
+        if get_env(environ) != "sandbox":
+            raise SettingsError("KROTON_ERASURE_KEY is not set")
+        current = SANDBOX_ERASURE_KEY
+    old = [key.strip() for key in (_get(environ, "KROTON_ERASURE_OLD_KEYS") or "").split(",")]
+    return tuple(key.encode() for key in [current, *old] if key)
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -346,6 +401,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{share} is a share: it must be between 0 and 1")
 
     api_format = load_api_format(environ)
+    claim_ttl = _number(environ, "KROTON_CLAIM_TTL_SECONDS", DEFAULT_CLAIM_TTL_SECONDS)
+    if claim_ttl <= api_format.register_timeout_seconds:
+        raise SettingsError(
+            "KROTON_CLAIM_TTL_SECONDS must be longer than KROTON_TIMEOUT_REGISTER_SECONDS: "
+            "a lead's claim must outlast its registration POST"
+        )
     scheme = _get(environ, "CATALOG_KROTON_AUTH_SCHEME") or (
         "Bearer" if env == "staging" else "apiKey"
     )
@@ -380,4 +441,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         rules=load_rules(environ, api_format),
         api_format=api_format,
+        erasure_keys=tuple(key.decode() for key in erasure_keys(environ)),
+        claim_ttl_seconds=claim_ttl,
+        migrate_on_run=_switch(environ, "KROTON_MIGRATE_ON_RUN", True),
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from kroton_pipeline.settings import REQUIRED_SECRETS, SettingsError, load_settings
+from kroton_pipeline.domain.erasure_digest import cpf_digest, erased_among
+from kroton_pipeline.settings import (
+    REQUIRED_SECRETS,
+    SANDBOX_ERASURE_KEY,
+    SettingsError,
+    erasure_keys,
+    load_settings,
+)
 
 STAGING_SECRETS = {name: f"value-of-{name.lower()}" for name in REQUIRED_SECRETS}
 
@@ -76,3 +83,42 @@ def test_invalid_setting_is_refused_naming_the_variable(variables: dict, named: 
 def test_slack_is_on_only_with_token_and_channel() -> None:
     assert not load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).slack_enabled
     assert load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#leads"}).slack_enabled
+
+
+def test_the_erasure_key_is_required_in_real_environments_and_can_be_rotated() -> None:
+    without = {k: v for k, v in STAGING_SECRETS.items() if k != "KROTON_ERASURE_KEY"}
+    with pytest.raises(SettingsError, match="KROTON_ERASURE_KEY"):
+        load_settings({"KROTON_ENV": "production", **without})
+    rotated = {"KROTON_ERASURE_KEY": "new", "KROTON_ERASURE_OLD_KEYS": "older, oldest"}
+    assert erasure_keys(rotated) == (b"new", b"older", b"oldest")
+    assert erasure_keys({}) == (SANDBOX_ERASURE_KEY.encode(),)
+
+
+def test_a_digest_made_with_an_earlier_key_still_matches_after_rotation() -> None:
+    before = cpf_digest("52998224725", b"first-key")
+    keys = erasure_keys(
+        {"KROTON_ERASURE_KEY": "second-key", "KROTON_ERASURE_OLD_KEYS": "first-key"}
+    )
+    assert erased_among(["52998224725", "11144477735"], {before}, keys) == {"52998224725"}
+
+
+def test_repr_hides_every_secret_and_the_passwords_in_urls() -> None:
+    settings = load_settings(
+        {
+            "KROTON_ENV": "production",
+            **STAGING_SECRETS,
+            "KROTON_DATABASE_URL": "postgresql://kroton:db-pass@db.internal/kroton",
+            "KROTON_LANDING_URL": "sftp://databricks:landing-pass@files.internal/leads",
+        }
+    )
+    shown = repr(settings)
+    assert "db-pass" not in shown and "landing-pass" not in shown
+    assert "kroton:***@db.internal" in shown
+    assert all(value not in shown for value in STAGING_SECRETS.values())
+    assert settings.landing_url_has_secret
+
+
+def test_a_claim_must_outlast_the_registration_post() -> None:
+    with pytest.raises(SettingsError, match="KROTON_CLAIM_TTL_SECONDS"):
+        load_settings({"KROTON_CLAIM_TTL_SECONDS": "60"})
+    assert load_settings({"KROTON_CLAIM_TTL_SECONDS": "900"}).claim_ttl_seconds == 900

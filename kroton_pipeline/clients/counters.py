@@ -24,6 +24,7 @@ class ClientCounters:
     retry_after_wait_seconds: float = 0.0
     budget_waits: int = 0
     budget_wait_seconds: float = 0.0
+    budget_longest_sleep_seconds: float = 0.0
     unknown_outcomes: int = 0
     token_fetches: int = 0
     token_renewals_on_401: int = 0
@@ -34,6 +35,11 @@ class ClientCounters:
         """Add ``amount`` to the counter attribute ``name``."""
         with self._lock:
             setattr(self, name, getattr(self, name) + amount)
+
+    def note_longest_sleep(self, seconds: float) -> None:
+        """Keep the longest single sleep spent waiting for the budget."""
+        with self._lock:
+            self.budget_longest_sleep_seconds = max(self.budget_longest_sleep_seconds, seconds)
 
     def count_request(self, endpoint: str, outcome: str | int) -> None:
         with self._lock:
@@ -67,5 +73,8 @@ class ClientCounters:
             ):
                 data[f"{prefix}.{name}"] = int(getattr(self, name))
             data[f"{prefix}.budget_wait_seconds"] = round(self.budget_wait_seconds, 3)
+            data[f"{prefix}.budget_longest_sleep_seconds"] = round(
+                self.budget_longest_sleep_seconds, 3
+            )
             data[f"{prefix}.retry_after_wait_seconds"] = round(self.retry_after_wait_seconds, 3)
         return data

@@ -137,15 +137,18 @@ class KrotonClient(CpfLookupMethods):
             return self._lookups.inscription_status(inscricao_id, sistema)
         return super().inscription_status(inscricao_id, sistema)
 
-    def register(self, payload: Mapping[str, Any]) -> RegistrationAnswer:
+    def register(
+        self, payload: Mapping[str, Any], before_send: Callable[[], None] | None = None
+    ) -> RegistrationAnswer:
         """POST one enrolment payload; never re-sent by the client.
 
         Returns Kroton's answer read into a :class:`RegistrationAnswer` (any 2xx is an
         accepted registration unless the answer itself refuses it). Raises
         :class:`KrotonRejected` for a refusal (422 invalid data, 409 CPF already inscribed),
         :class:`OutcomeUnknown` when the POST may have been processed without a readable
-        answer (reconcile with :meth:`inscriptions_by_cpf`). Under dry run nothing is sent:
-        the answer has ``dry_run`` set.
+        answer (reconcile with :meth:`inscriptions_by_cpf`). ``before_send`` runs just before
+        the POST leaves (after any wait for the budget): the caller's last chance to check it
+        may still send, by raising. Under dry run nothing is sent: the answer has ``dry_run``.
         """
         body = copy.deepcopy(dict(payload))
         personal = body.get("dadosPessoais") or {}
@@ -165,6 +168,7 @@ class KrotonClient(CpfLookupMethods):
             idempotent=False,
             subject=subject,
             timeout=self._format.register_timeout_seconds,
+            before_send=before_send,
         )
         try:
             answer = read_answer(parse_registration, answer_body, "kroton.register")

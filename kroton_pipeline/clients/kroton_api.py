@@ -8,7 +8,7 @@ a raw answer, and raises a :class:`~kroton_pipeline.clients.errors.KrotonError` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from kroton_pipeline.clients.counters import ClientCounters
@@ -34,4 +34,6 @@ class KrotonApi(CpfLookups, Protocol):
 
     counters: ClientCounters
 
-    def register(self, payload: Mapping[str, Any]) -> RegistrationAnswer: ...
+    def register(
+        self, payload: Mapping[str, Any], before_send: Callable[[], None] | None = None
+    ) -> RegistrationAnswer: ...

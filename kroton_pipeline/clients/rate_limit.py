@@ -22,9 +22,13 @@ The API counts a request when it *arrives*, the budget when it is *drawn*: a req
 the very end of a window may arrive (on a busy machine, noticeably) after one drawn at the
 start of the next. So each request's entry is *settled* when its answer comes back: its time
 moves to the completion time, a bound on its arrival, and the window counts from there. A
-small safety margin on the window covers the rest (clock reads, scheduling). Time is the
-wall clock (``time.time``), comparable across the processes of one host; clock and sleep
-are injectable for tests.
+small safety margin on the window covers the rest (clock reads, scheduling).
+
+Time comes from the database server under the lock on PostgreSQL (``clock_timestamp()``), so
+processes on hosts whose clocks disagree still count one window; on SQLite (one host by
+nature) and for the process-local budget it is the wall clock, injectable for tests. A wait
+is never longer than one window and is slept in slices that re-check the log, so no clock,
+however wrong, makes a process exceed the limit or sleep for an hour.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class _BudgetBase:
         sleep: Sleep = time.sleep,
         on_wait: OnWait | None = None,
         wake_jitter_seconds: float = 0.05,
+        max_sleep_seconds: float | None = None,
     ) -> None:
         if limit < 1 or window_seconds <= 0:
             raise ValueError(f"rate budget {bucket!r} needs limit >= 1 and a positive window")
@@ -107,6 +112,10 @@ class _BudgetBase:
         self.on_wait = on_wait
         # Processes that wait for the same freed slot wake at slightly different times.
         self.wake_jitter_seconds = wake_jitter_seconds
+        # Longest single sleep before the log is read again.
+        self.max_sleep_seconds = (
+            max_sleep_seconds if max_sleep_seconds is not None else max(1.0, window_seconds / 20)
+        )
 
     def describe(self) -> str:
         return f"{self.bucket} budget ({self.limit} per {self.window_seconds:g} s)"
@@ -124,6 +133,8 @@ class _BudgetBase:
             wait = self.try_acquire()
             if wait <= 0:
                 return waited
+            # Never more than a window, slept in slices that re-read the log.
+            wait = min(wait, self.effective_window, self.max_sleep_seconds)
             if self.wake_jitter_seconds:
                 wait += random.uniform(0, self.wake_jitter_seconds)
             if self.on_wait is not None:
@@ -170,8 +181,14 @@ class DatabaseRateBudget(_BudgetBase):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
             return self._draw(conn)
 
+    def _now(self, conn) -> float:
+        """Seconds since the epoch: the database server's clock on PostgreSQL."""
+        if self._sqlite:
+            return self.clock()
+        return float(conn.execute(text("SELECT extract(epoch from clock_timestamp())")).scalar())
+
     def _draw(self, conn) -> float:
-        now = self.clock()
+        now = self._now(conn)
         conn.execute(
             delete(_events).where(
                 _events.c.bucket == self.bucket, _events.c.at <= now - self.effective_window
@@ -197,7 +214,7 @@ class DatabaseRateBudget(_BudgetBase):
         self._drawn.event_id = None
         # A later time only ever shrinks what the next draws may send: no lock needed.
         with self.engine.begin() as conn:
-            conn.execute(update(_events).where(_events.c.id == event_id).values(at=self.clock()))
+            conn.execute(update(_events).where(_events.c.id == event_id).values(at=self._now(conn)))
 
 
 class LocalRateBudget(_BudgetBase):

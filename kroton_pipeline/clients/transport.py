@@ -153,6 +153,7 @@ class Transport:
         """
         self._waits_since_report += 1
         self._waited_since_report += seconds
+        self.counters.note_longest_sleep(seconds)
         now = time.monotonic()
         if now - self._last_wait_report < WAIT_REPORT_SECONDS:
             return
@@ -178,13 +179,15 @@ class Transport:
         auth_endpoint: bool = False,
         subject: str | None = None,
         timeout: float | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> Any:
         """Send one logical request; return the decoded JSON of its 2xx answer.
 
         An empty 2xx answer (no body, or 204) is ``None``. ``subject`` is a masked identifier
         for log lines (e.g. a masked CPF); ``path`` is never logged. ``auth_endpoint`` marks a
         token/login request: any 4xx there is a bad credential. ``timeout`` overrides the
-        client's timeout for this request.
+        client's timeout for this request. ``before_send`` runs after the budget is drawn and
+        just before each attempt goes out; whatever it raises stops the request unsent.
         """
         label = f"{self.system}.{endpoint}" + (f" [{subject}]" if subject else "")
         attempt = 1
@@ -195,6 +198,12 @@ class Transport:
             if auth is not None:
                 request_headers.update(auth.headers())
             self._draw_budget()
+            if before_send is not None:
+                try:
+                    before_send()
+                except BaseException:
+                    self.budget.settle()
+                    raise
             try:
                 response = self.http.request(
                     method,

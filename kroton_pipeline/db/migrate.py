@@ -13,8 +13,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
-from kroton_pipeline.db.engine import make_engine, normalise_url
+from kroton_pipeline.db.engine import is_sqlite, make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -35,9 +36,36 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+# Session-level advisory lock held while migrating on PostgreSQL (any fixed 64-bit number).
+MIGRATION_LOCK_KEY = 0x6B726F746F6E  # "kroton"
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` up to ``revision`` (default: the latest)."""
-    command.upgrade(alembic_config(url), revision)
+    """Migrate the database at ``url`` up to ``revision`` (default: the latest).
+
+    On PostgreSQL the whole upgrade runs under an advisory lock, so processes that start
+    together after a deploy migrate one after the other (the later ones find nothing to do)
+    instead of racing to create the same tables.
+    """
+    config = alembic_config(url)
+    if is_sqlite(url):
+        command.upgrade(config, revision)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+                conn.commit()
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -123,6 +123,10 @@ class Subscription(Base):
     kroton_subscription_id: Mapped[str | None] = mapped_column(String(64))
     kroton_system: Mapped[str | None] = mapped_column(String(10))
     kroton_classification: Mapped[str | None] = mapped_column(String(40))
+    # The claim of the run acting on the lead now (db.claims): owner and expiry, taken from
+    # the database's clock. Only the holder may send anything to Kroton about the lead.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, server_default=func.now()
     )

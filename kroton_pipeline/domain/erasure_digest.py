@@ -2,24 +2,23 @@
 
 A CPF has only 10^11 values, so a plain hash could be reversed by trying them all; the
 digest is an HMAC keyed by ``KROTON_ERASURE_KEY``, a deployment secret kept outside the
-database. Without the key the database alone does not say who was erased.
+database (``settings.erasure_keys``). Without the key the database alone does not say who
+was erased. When the key is rotated, the old keys stay listed (``KROTON_ERASURE_OLD_KEYS``)
+so digests made with them still match; new erasures use the current key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-
-# Used only when KROTON_ERASURE_KEY is unset (the sandbox, tests): set the variable in
-# staging and production.
-DEFAULT_KEY = "kroton-pipeline-erasure"
+from collections.abc import Iterable, Sequence
 
 
-def erasure_key() -> bytes:
-    return (os.environ.get("KROTON_ERASURE_KEY") or DEFAULT_KEY).encode()
-
-
-def cpf_digest(cpf: str, key: bytes | None = None) -> str:
+def cpf_digest(cpf: str, key: bytes) -> str:
     """The keyed digest of an 11-digit CPF."""
-    return hmac.new(key or erasure_key(), cpf.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, cpf.encode(), hashlib.sha256).hexdigest()
+
+
+def erased_among(cpfs: Iterable[str], digests: set[str], keys: Sequence[bytes]) -> set[str]:
+    """The CPFs whose digest under any of ``keys`` (current first, then older) is known."""
+    return {cpf for cpf in cpfs if any(cpf_digest(cpf, key) in digests for key in keys)}

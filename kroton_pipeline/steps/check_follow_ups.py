@@ -20,6 +20,13 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 
 from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
 from kroton_pipeline.clients.kroton_api import KrotonApi
+from kroton_pipeline.db.claims import (
+    DEFAULT_TTL_SECONDS,
+    ClaimLost,
+    LeadClaims,
+    new_owner,
+    not_erased,
+)
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
 from kroton_pipeline.db.upserts import upsert_rows
@@ -42,6 +49,8 @@ class FollowUpResult:
     failures: int = 0
     untracked: int = 0
     deferred: int = 0  # due, but beyond the day's follow-up cap: first in line tomorrow
+    claimed_elsewhere: int = 0  # another run was checking it
+    claims_lost: int = 0
     classifications: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -101,85 +110,44 @@ def check_follow_ups(
     limit: int | None = None,
     ignore_schedule: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    claim_ttl_seconds: float = DEFAULT_TTL_SECONDS,
 ) -> FollowUpResult:
-    """Ask Kroton about every tracked lead due on ``snapshot_date`` and record the answers."""
+    """Ask Kroton about every tracked lead due on ``snapshot_date`` and record the answers.
+
+    Each lead is claimed first (``db.claims``) and re-read: a lead another run is checking,
+    or whose personal data was erased meanwhile, is skipped.
+    """
     started = time.monotonic()
     result = FollowUpResult(snapshot_date)
     leads = due_leads(engine, snapshot_date, limit, ignore_schedule)
     result.due = len(leads)
     if limit is not None and len(leads) == limit:
         result.deferred = count_due(engine, snapshot_date, ignore_schedule) - len(leads)
-    for done, lead in enumerate(leads, start=1):
-        try:
-            if lead["status"] == Status.AWAITING_REGISTER.value and lead["kroton_subscription_id"]:
-                answer = kroton.inscription_status(
-                    lead["kroton_subscription_id"], lead["kroton_system"]
-                )
-            else:
-                answer = kroton.inscriptions_by_cpf(lead["cpf"])
-        except AuthenticationFailed:
-            raise
-        except KrotonError as exc:
-            result.failures += 1
-            with engine.begin() as conn:
-                conn.execute(
-                    update(Subscription)
-                    .where(Subscription.id == lead["id"])
-                    .values(
-                        attempts=Subscription.attempts + 1,
-                        last_error=f"checker: {type(exc).__name__}",
+    claims = LeadClaims(engine, new_owner(run_id), claim_ttl_seconds)
+    still_due = (_due(snapshot_date, ignore_schedule), not_erased())
+    for done, listed in enumerate(leads, start=1):
+        with claims.hold(listed["id"], *still_due) as lead:
+            if lead is None:
+                result.claimed_elsewhere += 1
+                continue
+            try:
+                _check_one(engine, kroton, claims, lead, snapshot_date, run_id, result)
+            except AuthenticationFailed:
+                raise
+            except ClaimLost:
+                result.claims_lost += 1
+            except KrotonError as exc:
+                result.failures += 1
+                with engine.begin() as conn:
+                    claims.require(lead["id"], conn)
+                    conn.execute(
+                        update(Subscription)
+                        .where(Subscription.id == lead["id"])
+                        .values(
+                            attempts=Subscription.attempts + 1,
+                            last_error=f"checker: {type(exc).__name__}",
+                        )
                     )
-                )
-            continue
-        result.checked += 1
-        now = utcnow()
-        view = answer.best()
-        with engine.begin() as conn:
-            if view is None:
-                log.warning("subscription %s: Kroton holds no inscription for it", lead["id"])
-                internal = lead["status"]
-            else:
-                if view.unknown_classification:
-                    result.unknown_classifications += 1
-                status = person_status(answer)
-                why = (
-                    reason(StatusReason.PROCESSING_ERROR, view.message)
-                    if status is Status.FAILED
-                    else reason(StatusReason.FOLLOW_UP, view.classification or view.processing)
-                )
-                recorded = record_kroton_answer(
-                    conn, lead, view, status, answer.raw, why, run_id, now
-                )
-                internal = str(recorded or lead["status"])
-                if recorded is not None and recorded.value != lead["status"]:
-                    result.changed[recorded.value] = result.changed.get(recorded.value, 0) + 1
-                if view.classification:
-                    key = view.classification
-                    result.classifications[key] = result.classifications.get(key, 0) + 1
-            upsert_rows(
-                conn,
-                FollowUpSnapshot,
-                [
-                    {
-                        "subscription_id": lead["id"],
-                        "snapshot_date": snapshot_date,
-                        "classification": view.classification if view else None,
-                        "processing_status": view.processing if view else None,
-                        "internal_status": internal,
-                        "source": answer.raw,
-                        "created_at": now,
-                    }
-                ],
-                ["subscription_id", "snapshot_date"],
-            )
-            following = next_check_on(lead.get("registered_at"), snapshot_date)
-            if following is None:
-                result.untracked += 1
-            conn.execute(
-                update(Subscription)
-                .where(Subscription.id == lead["id"])
-                .values(next_check_on=following, last_check=now)
-            )
         if progress:
             progress("checker", done, len(leads))
     result.seconds = time.monotonic() - started
@@ -192,3 +160,67 @@ def check_follow_ups(
         result.unknown_classifications,
     )
     return result
+
+
+def _check_one(
+    engine: Engine,
+    kroton: KrotonApi,
+    claims: LeadClaims,
+    lead: dict[str, Any],
+    snapshot_date: date,
+    run_id: str | None,
+    result: FollowUpResult,
+) -> None:
+    """One look-up for one claimed lead; its snapshot, follow-up and status, under the claim."""
+    if lead["status"] == Status.AWAITING_REGISTER.value and lead["kroton_subscription_id"]:
+        answer = kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
+    else:
+        answer = kroton.inscriptions_by_cpf(lead["cpf"])
+    result.checked += 1
+    now = utcnow()
+    view = answer.best()
+    with engine.begin() as conn:
+        claims.require(lead["id"], conn)
+        if view is None:
+            log.warning("subscription %s: Kroton holds no inscription for it", lead["id"])
+            internal = lead["status"]
+        else:
+            if view.unknown_classification:
+                result.unknown_classifications += 1
+            status = person_status(answer)
+            why = (
+                reason(StatusReason.PROCESSING_ERROR, view.message)
+                if status is Status.FAILED
+                else reason(StatusReason.FOLLOW_UP, view.classification or view.processing)
+            )
+            recorded = record_kroton_answer(conn, lead, view, status, answer.raw, why, run_id, now)
+            internal = str(recorded or lead["status"])
+            if recorded is not None and recorded.value != lead["status"]:
+                result.changed[recorded.value] = result.changed.get(recorded.value, 0) + 1
+            if view.classification:
+                key = view.classification
+                result.classifications[key] = result.classifications.get(key, 0) + 1
+        upsert_rows(
+            conn,
+            FollowUpSnapshot,
+            [
+                {
+                    "subscription_id": lead["id"],
+                    "snapshot_date": snapshot_date,
+                    "classification": (view.classification or "")[:40] or None if view else None,
+                    "processing_status": (view.processing or "")[:16] or None if view else None,
+                    "internal_status": internal,
+                    "source": answer.raw,
+                    "created_at": now,
+                }
+            ],
+            ["subscription_id", "snapshot_date"],
+        )
+        following = next_check_on(lead.get("registered_at"), snapshot_date)
+        if following is None:
+            result.untracked += 1
+        conn.execute(
+            update(Subscription)
+            .where(Subscription.id == lead["id"])
+            .values(next_check_on=following, last_check=now)
+        )

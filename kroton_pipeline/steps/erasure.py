@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from kroton_pipeline.db.claims import DEFAULT_TTL_SECONDS, LeadClaims, new_owner
 from kroton_pipeline.db.models import (
     ErasedPerson,
     FollowUp,
@@ -177,39 +178,75 @@ def _erase_subscription(
     result.history_rows = len(history)
 
 
-def erase_person(engine: Engine, cpf: str, run_id: str | None) -> ErasureResult:
+class ErasureBlocked(RuntimeError):
+    """Another run kept holding one of the person's leads longer than the erasure waits."""
+
+
+def erase_person(
+    engine: Engine,
+    cpf: str,
+    run_id: str | None,
+    *,
+    keys: Sequence[bytes],
+    claim_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    wait_seconds: float | None = None,
+) -> ErasureResult:
     """Anonymise every record of the person with ``cpf``, in one transaction.
 
-    Raises :class:`PersonNotFound` when nothing holds that CPF (the message has no CPF).
+    Each of the person's subscriptions is claimed first (``db.claims``), waiting while a run
+    registering or following it holds it (a dead run's claim expires): once the erasure
+    commits, nothing more is sent to Kroton about the person. ``keys`` are the erasure keys
+    (``settings.erasure_keys``; the first digests this erasure). Raises
+    :class:`PersonNotFound` when nothing holds that CPF (the message has no CPF).
     """
     digits = cpf_digits(cpf) or str(cpf).strip()
-    now = utcnow()
-    with engine.begin() as conn:
-        row = conn.execute(select(Subscription).where(Subscription.cpf == digits)).first()
+    with engine.connect() as conn:
+        sub_ids = list(
+            conn.execute(
+                select(Subscription.id).where(Subscription.cpf == digits).order_by(Subscription.id)
+            ).scalars()
+        )
         rejection_ids = (
             conn.execute(select(LeadRejection.id).where(LeadRejection.cpf == digits))
             .scalars()
             .all()
         )
-        if row is None and not rejection_ids:
-            raise PersonNotFound("no subscription or rejected row holds that CPF")
-        result = ErasureResult(row.id if row is not None else None, now)
-        if row is not None:
-            _erase_subscription(conn, row, run_id, now, result)
-        if rejection_ids:
-            conn.execute(
-                update(LeadRejection)
-                .where(LeadRejection.id.in_(rejection_ids))
-                .values(cpf=None, raw=None)
-            )
-        result.rejections = len(rejection_ids)
-        # Remembered (as a keyed digest, never the CPF) so a later export is refused.
-        upsert_rows(
-            conn, ErasedPerson, [{"cpf_digest": cpf_digest(digits), "erased_at": now}],
-            ["cpf_digest"], update_cols=[],
-        )  # fmt: skip
+    if not sub_ids and not rejection_ids:
+        raise PersonNotFound("no subscription or rejected row holds that CPF")
+    claims = LeadClaims(engine, new_owner(run_id), claim_ttl_seconds)
+    held: list[int] = []
+    try:
+        for sub_id in sub_ids:
+            if claims.wait_and_take(sub_id, timeout_seconds=wait_seconds) is None:
+                raise ErasureBlocked(
+                    f"subscription {sub_id} stayed claimed by another run; retry the erasure"
+                )
+            held.append(sub_id)
+        now = utcnow()
+        result = ErasureResult(sub_ids[-1] if sub_ids else None, now)
+        with engine.begin() as conn:
+            for sub_id in held:
+                claims.require(sub_id, conn)
+            rows = conn.execute(select(Subscription).where(Subscription.id.in_(held))).all()
+            for row in rows:
+                _erase_subscription(conn, row, run_id, now, result)
+            if rejection_ids:
+                conn.execute(
+                    update(LeadRejection)
+                    .where(LeadRejection.id.in_(rejection_ids))
+                    .values(cpf=None, raw=None)
+                )
+            result.rejections = len(rejection_ids)
+            # Remembered (as a keyed digest, never the CPF) so a later export is refused.
+            upsert_rows(
+                conn, ErasedPerson, [{"cpf_digest": cpf_digest(digits, keys[0]), "erased_at": now}],
+                ["cpf_digest"], update_cols=[],
+            )  # fmt: skip
+    finally:
+        for sub_id in held:
+            claims.release(sub_id)
     result.tables = {
-        "subscriptions": 0 if result.subscription_id is None else 1,
+        "subscriptions": len(held),
         "follow_ups": result.follow_ups,
         "follow_up_snapshots": result.snapshots,
         "status_history": result.history_rows,

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, select
 from kroton_pipeline.db.models import ErasedPerson, ImportFile, LeadRejection, Subscription
 from kroton_pipeline.db.status_changes import record_created
 from kroton_pipeline.db.upserts import chunked, insert_returning_ids, insert_rows, upsert_rows
-from kroton_pipeline.domain.erasure_digest import cpf_digest, erasure_key
+from kroton_pipeline.domain.erasure_digest import erased_among
 from kroton_pipeline.domain.leads import (
     VALID_COLUMNS,
     DefaultAddress,
@@ -32,7 +32,7 @@ from kroton_pipeline.domain.leads import (
 from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile, read_export_bytes, sha256_of
-from kroton_pipeline.settings import BusinessRules
+from kroton_pipeline.settings import BusinessRules, erasure_keys
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -238,8 +238,7 @@ def _erased(conn: Any, cpfs: list[str]) -> set[str]:
     digests = set(conn.execute(select(ErasedPerson.cpf_digest)).scalars())
     if not digests:
         return set()
-    key = erasure_key()
-    return {cpf for cpf in cpfs if cpf_digest(cpf, key) in digests}
+    return erased_among(cpfs, digests, erasure_keys())
 
 
 def _rejection_rows(

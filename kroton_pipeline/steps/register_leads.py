@@ -1,27 +1,32 @@
 """checker-before-register and register.
 
-For each ``to_register`` lead of an import date: look the CPF up at Kroton (an existing
-inscription is followed, never registered again), otherwise *mark, send, record*: the lead's
-``sent_at`` is committed before the POST, and the answer is recorded after it. A lead found
-marked without a result (crash, timeout, connection lost after sending) is an unknown
-outcome: the next run reconciles it with a CPF look-up and only sends again when Kroton has
-no inscription for it. Pending inscriptions are then polled until they resolve.
+For each ``to_register`` lead of an import date, under the lead's claim (``db.claims``):
+look the CPF up at Kroton (an existing inscription is followed, never registered again),
+otherwise *mark, send, record*: the lead's ``sent_at`` is committed before the POST (a
+compare-and-set on the claim), the claim is renewed just before the POST leaves, and the
+answer is recorded after it, under the claim. A lead found marked without a result (crash,
+timeout, connection lost after sending) is an unknown outcome: its claim is left to expire,
+and the run that next takes it reconciles it with a CPF look-up and only sends again when
+Kroton has no inscription for it. Pending inscriptions are then polled
+(``steps.poll_pending``).
 
-Kroton's answers arrive as typed views (``domain.kroton_answers``); what they mean is decided
-there, and ``db.follow_ups`` records them. Every lead is committed on its own, so a run
-killed at any point resumes where it stopped.
+Two runs of the same date (two launches, two deployments) each claim leads one by one, so
+each lead is sent once. Kroton's answers arrive as typed views (``domain.kroton_answers``);
+``db.follow_ups`` records them. Every lead is committed on its own, so a run killed at any
+point resumes where it stopped once its claims expire.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from kroton_pipeline.clients.errors import (
     AuthenticationFailed,
@@ -30,6 +35,15 @@ from kroton_pipeline.clients.errors import (
     OutcomeUnknown,
 )
 from kroton_pipeline.clients.kroton_api import KrotonApi
+from kroton_pipeline.clients.lookups import InvalidCpf
+from kroton_pipeline.db.claims import (
+    DEFAULT_TTL_SECONDS,
+    ClaimLost,
+    LeadClaims,
+    db_now,
+    new_owner,
+    not_erased,
+)
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, transition_where
@@ -47,6 +61,7 @@ from kroton_pipeline.domain.masking import scrub
 from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.settings import BusinessRules
+from kroton_pipeline.steps.poll_pending import poll_pending
 from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,6 +75,7 @@ Checkpoint = Callable[[str, int], None]
 CHECKPOINTS = ("marked", "answered", "before_record_commit")
 # Pending inscriptions are asked about again once this long has passed since the last answer.
 DEFAULT_POLL_AFTER = timedelta(minutes=10)
+S = Subscription.__table__
 
 
 @dataclass
@@ -75,6 +91,8 @@ class RegistrationResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     unknown_outcomes: int = 0
     transient_failures: int = 0
+    claimed_elsewhere: int = 0  # another run held the lead: it does the work
+    claims_lost: int = 0  # the claim expired mid-way: the lead is left to its new holder
     polled: int = 0
     resolved_pending: int = 0
     poll_outcomes: dict[str, int] = field(default_factory=dict)
@@ -114,10 +132,9 @@ def _options(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     return options
 
 
-def _leads(engine: Engine, *conditions: Any) -> list[dict[str, Any]]:
+def _ids(engine: Engine, *conditions: Any) -> list[int]:
     with engine.connect() as conn:
-        rows = conn.execute(select(Subscription).where(*conditions).order_by(Subscription.id))
-        return [dict(row) for row in rows.mappings()]
+        return list(conn.execute(select(S.c.id).where(*conditions).order_by(S.c.id)).scalars())
 
 
 class _Registrar:
@@ -128,21 +145,47 @@ class _Registrar:
         rules: BusinessRules,
         run_id: str | None,
         result: RegistrationResult,
+        claims: LeadClaims | None,
         checkpoint: Checkpoint | None = None,
     ) -> None:
         self.engine, self.kroton, self.rules, self.run_id = engine, kroton, rules, run_id
         self.result = result
+        self.claims = claims  # None: a dry run, which writes nothing and claims nothing
         self.checkpoint: Checkpoint = checkpoint or (lambda _point, _sub_id: None)
         self.today = today_in_sao_paulo()
+        self.keep_claim = False
 
-    # -- recording -----------------------------------------------------------------------
-    def follow(
-        self,
-        lead: dict[str, Any],
-        verdict: KrotonVerdict,
-        why: str,
-        checkpoint: str | None = None,
-    ) -> bool:
+    # -- the claim ----------------------------------------------------------------------------
+    @contextmanager
+    def claimed(self, sub_id: int) -> Iterator[dict[str, Any] | None]:
+        """The lead, re-read under its claim (``None``: another run has it, or it is no
+        longer ``to_register``). An unknown outcome keeps the claim until it expires."""
+        conditions = (S.c.status == Status.TO_REGISTER.value, not_erased())
+        if self.claims is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(Subscription).where(S.c.id == sub_id, *conditions))
+                yield next((dict(r) for r in row.mappings()), None)
+            return
+        lead = self.claims.take(sub_id, *conditions)
+        if lead is None:
+            self.result.claimed_elsewhere += 1
+        self.keep_claim = False
+        try:
+            yield lead
+        finally:
+            if lead is not None and not self.keep_claim:
+                self.claims.release(sub_id)
+
+    @contextmanager
+    def writing(self, sub_id: int) -> Iterator[Connection]:
+        """A transaction that commits only while the claim is still this run's."""
+        with self.engine.begin() as conn:
+            if self.claims is not None:
+                self.claims.require(sub_id, conn)
+            yield conn
+
+    # -- recording -------------------------------------------------------------------------
+    def follow(self, lead: dict[str, Any], verdict: KrotonVerdict, why: str) -> bool:
         """Record what Kroton holds for ``lead``; False when Kroton holds nothing.
 
         True whenever Kroton holds an inscription, even one whose classification the status
@@ -151,7 +194,6 @@ class _Registrar:
         """
         if not verdict.holds_inscription:
             return False
-        inscription = verdict.answer.best()
         status = verdict.status
         if self.result.dry_run:  # a dry run changes nothing
             self.result.count(str(status or lead["status"]))
@@ -159,11 +201,11 @@ class _Registrar:
         if verdict.enrolments is not None and verdict.enrolments.student:
             why = reason(StatusReason.STUDENT_AT_KROTON)
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self.writing(lead["id"]) as conn:
             recorded = record_kroton_answer(
                 conn,
                 lead,
-                inscription or Inscription(),
+                verdict.answer.best() or Inscription(),
                 status,
                 verdict.answer.raw,
                 why,
@@ -172,12 +214,10 @@ class _Registrar:
                 enrolment_source=verdict.enrolments.raw if verdict.enrolments else None,
             )
             conn.execute(
-                update(Subscription)
-                .where(Subscription.id == lead["id"])
+                update(S)
+                .where(S.c.id == lead["id"])
                 .values(next_check_on=next_check_on(lead.get("registered_at") or now, self.today))
             )
-            if checkpoint:
-                self.checkpoint(checkpoint, lead["id"])
         self.result.count(str(recorded or lead["status"]))
         return True
 
@@ -185,19 +225,19 @@ class _Registrar:
         self.result.count(Status.REGISTER_FAILED.value)
         if self.result.dry_run:
             return
-        with self.engine.begin() as conn:
+        with self.writing(lead["id"]) as conn:
             apply_status_changes(
                 conn, [StatusChange(lead["id"], Status.REGISTER_FAILED, why)], self.run_id
             )
 
     def note_transient(self, lead: dict[str, Any], error: str, clear_mark: bool) -> None:
-        values: dict[str, Any] = {"attempts": Subscription.attempts + 1, "last_error": error}
+        values: dict[str, Any] = {"attempts": S.c.attempts + 1, "last_error": error}
         if clear_mark:
             values["sent_at"] = None
         if self.result.dry_run:
             return
-        with self.engine.begin() as conn:
-            conn.execute(update(Subscription).where(Subscription.id == lead["id"]).values(**values))
+        with self.writing(lead["id"]) as conn:
+            conn.execute(update(S).where(S.c.id == lead["id"]).values(**values))
 
     # -- look-ups --------------------------------------------------------------------------
     def lookup(self, lead: dict[str, Any]) -> KrotonVerdict:
@@ -209,7 +249,26 @@ class _Registrar:
         )
         return KrotonVerdict(answer, enrolments)
 
-    # -- sending ---------------------------------------------------------------------------
+    # -- one lead ------------------------------------------------------------------------------
+    def handle(self, lead: dict[str, Any], options: list[dict[str, Any]] | None) -> None:
+        """Pre-check (or reconcile a mark left without a result), then register."""
+        reconciling = lead["sent_at"] is not None
+        verdict = self.lookup(lead)
+        if reconciling:
+            self.result.reconciled += 1
+            if self.follow(lead, verdict, reason(StatusReason.RECONCILED)):
+                return
+            # Kroton never got it: safe to send again, now, without a second look-up.
+            self.note_transient(lead, "reconciled: not at Kroton", clear_mark=True)
+            lead = {**lead, "sent_at": None}
+        elif self.follow(lead, verdict, reason(StatusReason.FOUND_AT_KROTON)):
+            self.result.found_at_kroton += 1
+            return
+        if not options:
+            self.fail(lead, reason(StatusReason.NO_COURSE_OPTIONS))
+            return
+        self.register(lead, options)
+
     def register(self, lead: dict[str, Any], options: list[dict[str, Any]]) -> None:
         try:
             payload = build_enrolment_payload(
@@ -224,17 +283,23 @@ class _Registrar:
         if self.result.dry_run:  # never reaches the client, whatever its own switch says
             self.result.dry_run_payloads.append(payload)
             return
-        with self.engine.begin() as conn:  # mark: committed before anything is sent
-            conn.execute(
-                update(Subscription).where(Subscription.id == lead["id"]).values(sent_at=utcnow())
-            )
+        self.mark(lead["id"])
         self.checkpoint("marked", lead["id"])
-        self.result.posted += 1
+        assert self.claims is not None
+        claims = self.claims
+
+        def still_ours() -> None:  # the last check, after any wait for the budget
+            claims.require(lead["id"])
+            self.result.posted += 1
+
         try:
-            answer = self.kroton.register(payload)
+            answer = self.kroton.register(payload, before_send=still_ours)
         except OutcomeUnknown:
             self.result.unknown_outcomes += 1
             self.note_transient(lead, "outcome_unknown", clear_mark=False)
+            # Kroton may still be processing it: the claim stays until it expires, so no run
+            # reconciles (and possibly re-sends) it before then.
+            self.keep_claim = True
             return
         except KrotonRejected as exc:
             if exc.status_code == 409:  # Kroton already holds an inscription for this CPF
@@ -242,8 +307,31 @@ class _Registrar:
                 return
             self.fail(lead, reason(StatusReason.KROTON_REJECTED, scrub(exc.message or "")))
             return
+        except AuthenticationFailed:
+            raise
+        except KrotonError as exc:  # never delivered (refused connection, 429s): unmark it
+            self.result.transient_failures += 1
+            self.note_transient(lead, type(exc).__name__, clear_mark=True)
+            return
         self.checkpoint("answered", lead["id"])
         self.record_registration(lead, answer, options)
+
+    def mark(self, sub_id: int) -> None:
+        """Commit ``sent_at`` before anything is sent — only while the claim is ours."""
+        with self.engine.begin() as conn:
+            assert self.claims is not None
+            marked = conn.execute(
+                update(S)
+                .where(
+                    S.c.id == sub_id,
+                    self.claims.held(conn),
+                    S.c.status == Status.TO_REGISTER.value,
+                    S.c.sent_at.is_(None),
+                )
+                .values(sent_at=utcnow())
+            ).rowcount
+        if marked != 1:
+            raise ClaimLost(f"subscription {sub_id}: claim lost before the mark")
 
     def record_registration(
         self, lead: dict[str, Any], answer: RegistrationAnswer, options: list[dict[str, Any]]
@@ -255,7 +343,7 @@ class _Registrar:
             dealer_id=answer.inscription.dealer_id or self.rules.affiliate_id,
         )
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self.writing(lead["id"]) as conn:
             recorded = record_kroton_answer(
                 conn,
                 lead,
@@ -267,130 +355,43 @@ class _Registrar:
                 now,
             )
             conn.execute(
-                update(Subscription)
-                .where(Subscription.id == lead["id"])
+                update(S)
+                .where(S.c.id == lead["id"])
                 .values(next_check_on=next_check_on(now, self.today))
             )
             self.checkpoint("before_record_commit", lead["id"])
         self.result.count(str(recorded or lead["status"]))
 
-    # -- passes ----------------------------------------------------------------------------
-    def reconcile_unknowns(self, import_date: date) -> list[dict[str, Any]]:
-        """Settle leads marked as sent without a result; return those Kroton never got."""
-        not_at_kroton: list[dict[str, Any]] = []
-        leads = _leads(
+    # -- the pass ----------------------------------------------------------------------------
+    def register_all(self, import_date: date, progress: Progress | None) -> None:
+        """Every ``to_register`` lead of the date, one claim at a time."""
+        ids = _ids(
             self.engine,
-            Subscription.import_date == import_date,
-            Subscription.status == Status.TO_REGISTER.value,
-            Subscription.sent_at.is_not(None),
+            S.c.import_date == import_date,
+            S.c.status == Status.TO_REGISTER.value,
         )
-        for lead in leads:
-            try:
-                verdict = self.lookup(lead)
-            except AuthenticationFailed:
-                raise
-            except KrotonError as exc:
-                self.result.transient_failures += 1
-                self.note_transient(lead, f"reconcile: {type(exc).__name__}", clear_mark=False)
-                continue
-            self.result.reconciled += 1
-            if not self.follow(lead, verdict, reason(StatusReason.RECONCILED)):
-                # Kroton never got it: it is safe to send again (this run, without a
-                # second look-up).
-                self.note_transient(lead, "reconciled: not at Kroton", clear_mark=True)
-                not_at_kroton.append({**lead, "sent_at": None})
-        return not_at_kroton
-
-    def register_all(
-        self,
-        import_date: date,
-        progress: Progress | None,
-        checked: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Register every unsent ``to_register`` lead; ``checked`` ones skip the look-up."""
-        checked = checked or []
-        checked_ids = {lead["id"] for lead in checked}
-        leads = checked + [
-            lead
-            for lead in _leads(
-                self.engine,
-                Subscription.import_date == import_date,
-                Subscription.status == Status.TO_REGISTER.value,
-                Subscription.sent_at.is_(None),
-            )
-            if lead["id"] not in checked_ids
-        ]
-        self.result.leads = len(leads)
-        options = _options(self.engine, [lead["id"] for lead in leads])
-        for done, lead in enumerate(leads, start=1):
-            try:
-                verdict = (
-                    self.lookup(lead)
-                    if lead["id"] not in checked_ids
-                    else KrotonVerdict(InscriptionsAnswer(()))
-                )
-                if self.follow(lead, verdict, reason(StatusReason.FOUND_AT_KROTON)):
-                    self.result.found_at_kroton += 1
-                elif not options.get(lead["id"]):
-                    self.fail(lead, reason(StatusReason.NO_COURSE_OPTIONS))
-                else:
-                    self.register(lead, options[lead["id"]])
-            except AuthenticationFailed:
-                raise
-            except KrotonError as exc:
-                self.result.transient_failures += 1
-                self.note_transient(lead, type(exc).__name__, clear_mark=True)
+        self.result.leads = len(ids)
+        options = _options(self.engine, ids)
+        for done, sub_id in enumerate(ids, start=1):
+            with self.claimed(sub_id) as lead:
+                if lead is not None:
+                    self.handle_safely(lead, options.get(sub_id))
             if progress:
-                progress("register", done, len(leads))
+                progress("register", done, len(ids))
 
-    def poll_pending(
-        self, import_date: date, poll_after: timedelta, progress: Progress | None
-    ) -> None:
-        """Ask Kroton about the date's pending inscriptions (by id, or by CPF when the
-        registration answer gave no id) and record what they became."""
-        # A lead Kroton answered moments ago has not moved yet: asking again wastes budget.
-        checked_before = utcnow() - poll_after
-        leads = _leads(
-            self.engine,
-            Subscription.import_date == import_date,
-            Subscription.status == Status.AWAITING_REGISTER.value,
-            or_(Subscription.last_check.is_(None), Subscription.last_check <= checked_before),
-        )
-        for done, lead in enumerate(leads, start=1):
-            try:
-                if lead["kroton_subscription_id"]:
-                    answer = self.kroton.inscription_status(
-                        lead["kroton_subscription_id"], lead["kroton_system"]
-                    )
-                else:
-                    answer = self.kroton.inscriptions_by_cpf(lead["cpf"])
-            except AuthenticationFailed:
-                raise
-            except KrotonError as exc:
-                self.result.transient_failures += 1
-                self.note_transient(lead, f"poll: {type(exc).__name__}", clear_mark=False)
-                continue
-            self.result.polled += 1
-            inscription = answer.best()
-            if inscription is None:
-                log.warning("subscription %s: Kroton holds no inscription yet", lead["id"])
-                continue
-            status = person_status(answer)
-            why = (
-                reason(StatusReason.PROCESSING_ERROR, scrub(inscription.message or ""))
-                if status is Status.FAILED
-                else reason(StatusReason.PROCESSING_SUCCEEDED)
-            )
-            with self.engine.begin() as conn:
-                recorded = record_kroton_answer(
-                    conn, lead, inscription, status, answer.raw, why, self.run_id, utcnow()
-                )
-            outcome = str(recorded or lead["status"])
-            self.result.poll_outcomes[outcome] = self.result.poll_outcomes.get(outcome, 0) + 1
-            if recorded is not None and recorded is not Status.AWAITING_REGISTER:
-                self.result.resolved_pending += 1
-            if progress:
-                progress("poll", done, len(leads))
+    def handle_safely(self, lead: dict[str, Any], options: list[dict[str, Any]] | None) -> None:
+        """:meth:`handle` one lead; its failure never stops the others (bad credentials do)."""
+        try:
+            self.handle(lead, options)
+        except AuthenticationFailed:
+            raise
+        except ClaimLost:
+            self.result.claims_lost += 1
+        except InvalidCpf:
+            self.fail(lead, reason(StatusReason.INVALID_PAYLOAD, "dadosPessoais.cpf"))
+        except KrotonError as exc:
+            self.result.transient_failures += 1
+            self.note_transient(lead, type(exc).__name__, clear_mark=False)
 
 
 def register_leads(
@@ -404,6 +405,7 @@ def register_leads(
     poll_after: timedelta = DEFAULT_POLL_AFTER,
     progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
+    claim_ttl_seconds: float = DEFAULT_TTL_SECONDS,
 ) -> RegistrationResult:
     """Run the registration pass for ``import_date``'s leads; see the module docstring.
 
@@ -412,34 +414,35 @@ def register_leads(
     """
     started = time.monotonic()
     result = RegistrationResult(import_date, dry_run=dry_run)
-    registrar = _Registrar(engine, kroton, rules, run_id, result, checkpoint)
+    claims = None if dry_run else LeadClaims(engine, new_owner(run_id), claim_ttl_seconds)
+    registrar = _Registrar(engine, kroton, rules, run_id, result, claims, checkpoint)
     if not dry_run:
         with engine.begin() as conn:  # Kroton requires M/F: such leads are never sent
             transition_where(
                 conn,
                 and_(
-                    Subscription.import_date == import_date,
-                    Subscription.status == Status.TO_REGISTER.value,
-                    Subscription.gender.not_in(("M", "F")),
+                    S.c.import_date == import_date,
+                    S.c.status == Status.TO_REGISTER.value,
+                    S.c.gender.not_in(("M", "F")),
+                    or_(S.c.claimed_by.is_(None), S.c.claim_expires_at <= db_now(conn)),
                 ),
                 Status.REGISTER_FAILED,
                 reason(StatusReason.GENDER_UNKNOWN),
                 run_id,
             )
-        reconciled = registrar.reconcile_unknowns(import_date)
-    else:
-        reconciled = []
-    registrar.register_all(import_date, progress, checked=reconciled)
-    if not dry_run:
-        registrar.poll_pending(import_date, poll_after, progress)
+    registrar.register_all(import_date, progress)
+    if claims is not None:
+        poll_pending(engine, kroton, import_date, claims, run_id, poll_after, result, progress)
     result.seconds = time.monotonic() - started
     log.info(
-        "register %s: %d leads, %d found at Kroton, %d posted, %d unknown, outcomes %s",
+        "register %s: %d leads, %d found at Kroton, %d posted, %d unknown, %d held by another "
+        "run, outcomes %s",
         import_date,
         result.leads,
         result.found_at_kroton,
         result.posted,
         result.unknown_outcomes,
+        result.claimed_elsewhere,
         result.outcomes,
     )
     return result

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import Engine, and_, select, update
 
+from kroton_pipeline.db.claims import not_erased
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import transition_where
 from kroton_pipeline.domain.gender import GENDER_UNKNOWN
@@ -37,12 +38,16 @@ def replay_register_failed(
     run_id: str | None,
 ) -> ReplayResult:
     """Move the date's ``register_failed`` leads (whose reason starts with ``reason_prefix``,
-    or all) back to ``to_status``; ``to_register`` only for leads that have their options."""
+    or all) back to ``to_status``; ``to_register`` only for leads that have their options.
+    Leads whose personal data was erased are never replayed."""
     if to_status not in (Status.TO_SYNC, Status.TO_REGISTER):
         raise ValueError("register_failed leads go back to to_sync or to_register")
     conditions = [
         Subscription.import_date == import_date,
         Subscription.status == Status.REGISTER_FAILED.value,
+        # An erased person is never sent again, whatever the reason filter says.
+        not_erased(),
+        Subscription.status_reason.is_distinct_from(StatusReason.PERSONAL_DATA_ERASED.value),
     ]
     if reason_prefix:
         conditions.append(Subscription.status_reason.like(f"{reason_prefix}%"))

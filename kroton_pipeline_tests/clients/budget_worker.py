@@ -6,6 +6,7 @@ shares nothing with the test process but the database and the sandbox.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kroton_pipeline.clients.kroton import KrotonClient
@@ -21,9 +22,15 @@ def run(
     window: float,
     start: Any,
     results: Any,
+    clock_offset: float = 0.0,
 ) -> None:
-    """Wait for ``start``, look up every CPF, put this process's counters in ``results``."""
-    budget = DatabaseRateBudget(database_url, "kroton", limit, window)
+    """Wait for ``start``, look up every CPF, put this process's counters in ``results``.
+
+    ``clock_offset`` skews this process's wall clock (a host whose clock is wrong).
+    """
+    budget = DatabaseRateBudget(
+        database_url, "kroton", limit, window, clock=lambda: time.time() + clock_offset
+    )
     with KrotonClient(
         base_url=kroton_url,
         client_id="sandbox-client",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kroton_pipeline.clients.rate_limit import (
@@ -56,7 +58,10 @@ def test_budget_waits_instead_of_failing_and_reports_the_wait(kind: str, sqlite_
     waited = [budget.acquire() for _ in range(3)]
     assert waited == [0.0, 0.0, 0.0]
     assert budget.acquire() == pytest.approx(10.0)
-    assert reports == [(pytest.approx(10.0), "kroton budget (3 per 10 s)")]
+    # Slept in slices (at most 1 s for a 10 s window), each reported, the log re-read after.
+    assert sum(seconds for seconds, _ in reports) == pytest.approx(10.0)
+    assert all(seconds <= 1.0 for seconds, _ in reports)
+    assert {description for _, description in reports} == {"kroton budget (3 per 10 s)"}
     assert fake.now == pytest.approx(1_010.0)
 
 
@@ -81,16 +86,46 @@ def test_safety_margin_lengthens_the_window(sqlite_url: str) -> None:
     assert budget.try_acquire() == pytest.approx(5.5)
 
 
-def test_postgresql_budget_uses_the_same_log(postgres_url: str) -> None:
+def test_postgresql_budget_takes_its_time_from_the_database_server(postgres_url: str) -> None:
+    # This process's clock says 1970 and never moves: the server's clock is the one used.
     fake = FakeTime()
     options = dict(safety_margin_seconds=0.0, clock=fake.clock, sleep=fake.sleep)
-    budget = DatabaseRateBudget(postgres_url, "kroton", 2, 10.0, **options)
+    budget = DatabaseRateBudget(postgres_url, "kroton", 2, 1.0, **options)
     assert [budget.try_acquire(), budget.try_acquire()] == [0.0, 0.0]
-    assert budget.try_acquire() == pytest.approx(10.0)
-    fake.now += 10.0
+    assert 0.5 < budget.try_acquire() <= 1.0
+    time.sleep(1.05)
     assert budget.try_acquire() == 0.0
 
 
-def test_a_budget_needs_a_positive_limit_and_window() -> None:
-    with pytest.raises(ValueError, match="kroton"):
-        LocalRateBudget("kroton", 0, 300)
+def test_no_clock_makes_a_wait_longer_than_a_window(sqlite_url: str) -> None:
+    # An entry written by a process whose clock ran an hour ahead.
+    fake = FakeTime()
+    ahead = DatabaseRateBudget(sqlite_url, "kroton", 1, 10.0, clock=lambda: fake.now + 3600)
+    assert ahead.try_acquire() == 0.0
+    sleeps: list[float] = []
+    budget = DatabaseRateBudget(
+        sqlite_url,
+        "kroton",
+        1,
+        10.0,
+        clock=fake.clock,
+        sleep=_stop_after(sleeps, 3),
+        wake_jitter_seconds=0.0,
+        max_sleep_seconds=100.0,
+    )
+    with pytest.raises(_Stop):
+        budget.acquire()
+    assert len(sleeps) == 3 and max(sleeps) <= budget.effective_window
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(sleeps: list[float], count: int):
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) >= count:
+            raise _Stop
+
+    return sleep

@@ -28,20 +28,35 @@ def max_in_any_window(times: list[float], window: float) -> int:
     return best
 
 
-def run_two_processes(
-    database_url: str, *, budget: int, sandbox_limit: int, calls_each: int
+def run_processes(
+    database_url: str,
+    *,
+    budget: int,
+    sandbox_limit: int,
+    calls_each: int,
+    clock_offsets: tuple[float, ...] = (0.0, 0.0),
 ) -> dict[str, Any]:
-    """Two spawned processes, each making ``calls_each`` look-ups; returns journal figures."""
+    """One spawned process per clock offset, each making ``calls_each`` look-ups; returns
+    journal figures."""
     with SandboxServer(port=0, seed=SEED, rate_limit=sandbox_limit, rate_window=WINDOW) as sb:
-        cpfs = fresh_cpfs(2 * calls_each)
+        cpfs = fresh_cpfs(len(clock_offsets) * calls_each)
         ctx = multiprocessing.get_context("spawn")
         start, results = ctx.Event(), ctx.Queue()
         workers = [
             ctx.Process(
                 target=budget_worker.run,
-                args=(sb.kroton_url, database_url, part, budget, WINDOW, start, results),
+                args=(
+                    sb.kroton_url,
+                    database_url,
+                    cpfs[n * calls_each : (n + 1) * calls_each],
+                    budget,
+                    WINDOW,
+                    start,
+                    results,
+                    offset,
+                ),
             )
-            for part in (cpfs[:calls_each], cpfs[calls_each:])
+            for n, offset in enumerate(clock_offsets)
         ]
         for worker in workers:
             worker.start()
@@ -64,17 +79,21 @@ def run_two_processes(
     }
 
 
-def assert_budget_held(figures: dict[str, Any], budget: int, calls_each: int) -> None:
+def assert_budget_held(
+    figures: dict[str, Any], budget: int, calls_each: int, processes: int = 2
+) -> None:
     statuses = figures["statuses"]
     assert statuses.count(429) == 0
     lookups = [e for e in figures["entries"] if e["endpoint"] == "inscricoes_by_cpf"]
     tokens = [e for e in figures["entries"] if e["endpoint"] == "token"]
-    assert len(lookups) == 2 * calls_each
+    assert len(lookups) == processes * calls_each
     assert all(e["status"] == 200 for e in lookups)
     # Token requests count in the window too (at least one per process).
     assert len(tokens) >= 2
     assert figures["max_in_window"] <= budget
     assert sum(c["kroton.budget_wait_seconds"] for c in figures["counters"]) > 0
+    # No single sleep is longer than a window (whatever the clocks say).
+    assert max(c["kroton.budget_longest_sleep_seconds"] for c in figures["counters"]) <= WINDOW
     # Waiting for the budget is never a failed attempt.
     assert sum(c["kroton.retries"] for c in figures["counters"]) == 0
 
@@ -84,7 +103,7 @@ def test_two_processes_share_one_budget_and_never_see_a_429(
     backend: str, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
-    figures = run_two_processes(url, budget=20, sandbox_limit=20, calls_each=60)
+    figures = run_processes(url, budget=20, sandbox_limit=20, calls_each=60)
     assert_budget_held(figures, budget=20, calls_each=60)
     # 122 requests at 20 per 5 s need at least 6 full windows (how close to that it gets is
     # the rate-limit benchmark's figure, not a test's).
@@ -94,7 +113,18 @@ def test_two_processes_share_one_budget_and_never_see_a_429(
 
 
 def test_budget_lower_than_the_api_limit_is_the_one_that_holds(sqlite_url: str) -> None:
-    figures = run_two_processes(sqlite_url, budget=15, sandbox_limit=20, calls_each=20)
+    figures = run_processes(sqlite_url, budget=15, sandbox_limit=20, calls_each=20)
     assert_budget_held(figures, budget=15, calls_each=20)
     assert figures["max_in_window"] <= 15
     print(f"budget 15: {len(figures['entries'])} requests in {figures['elapsed']:.1f} s")
+
+
+@pytest.mark.parametrize("offsets", [(-3.0, 3.0, 0.0), (3600.0, 0.0)], ids=["3s", "1h"])
+def test_hosts_whose_clocks_disagree_still_share_one_window_on_postgresql(
+    postgres_url: str, offsets: tuple[float, ...]
+) -> None:
+    # Each process's wall clock is skewed; the budget reads the database server's clock.
+    figures = run_processes(
+        postgres_url, budget=20, sandbox_limit=20, calls_each=15, clock_offsets=offsets
+    )
+    assert_budget_held(figures, budget=20, calls_each=15, processes=len(offsets))

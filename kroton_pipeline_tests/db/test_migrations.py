@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from kroton_pipeline.db import __main__ as db_cli
 from kroton_pipeline.db import migrate
@@ -60,7 +64,7 @@ def test_migrations_ship_inside_the_package() -> None:
     # Importable packages, so a non-editable install copies the revisions with the code.
     assert (migrate.MIGRATIONS_DIR / "__init__.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "versions" / "__init__.py").is_file()
-    assert migrate.head() == "0004"
+    assert migrate.head() == "0005"
 
 
 def test_command_line_upgrade_and_current(tmp_path, capsys, monkeypatch) -> None:
@@ -71,3 +75,32 @@ def test_command_line_upgrade_and_current(tmp_path, capsys, monkeypatch) -> None
     assert db_cli.main(["upgrade"]) == 0
     assert db_cli.main(["current", "--url", url]) == 0
     assert capsys.readouterr().out.strip().endswith(migrate.head())
+
+
+def test_two_migrations_at_once_both_succeed_on_postgresql(new_postgres_db) -> None:
+    # Every run migrates on first use: after a deploy, runs start together.
+    url = new_postgres_db()
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kroton_pipeline.db", "upgrade", "--url", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        _out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err[-1500:]
+    assert migrate.current(url) == migrate.head()
+    assert _schema_diff(url) == []
+
+
+def test_downgrading_past_erased_people_refuses_to_forget_an_erasure(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO erased_people (cpf_digest) VALUES ('d')"))
+    engine.dispose()
+    with pytest.raises(Exception, match="erasure"):
+        migrate.downgrade(sqlite_url, "0002")
+    assert migrate.current(sqlite_url) is not None

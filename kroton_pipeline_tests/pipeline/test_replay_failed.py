@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from kroton_pipeline.db.models import CourseOption, StatusHistory, Subscription
 from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.replays.jobs import replay_register_failed_job
+from kroton_pipeline.steps.erasure import erased_cpf
 from kroton_pipeline.timeutil import utcnow
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
@@ -77,3 +78,20 @@ def test_replay_refuses_other_targets(engine: Engine, db_url: str) -> None:
     _setup(engine)
     result = _replay(db_url, back_to="registered")
     assert not result.success
+
+
+def test_replay_never_brings_back_an_erased_person(engine: Engine, db_url: str) -> None:
+    unknown, _refused = _setup(engine)
+    with engine.begin() as conn:
+        erased = create_subscriptions(
+            conn, 1, 20, status="register_failed", status_reason="personal_data_erased",
+            import_date=DAY,
+        )[0]  # fmt: skip
+        conn.execute(
+            update(Subscription).where(Subscription.id == erased).values(cpf=erased_cpf(erased))
+        )
+    assert _replay(db_url).success  # no reason filter: every failed lead of the date
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(Subscription.id, Subscription.status)).all())
+    assert statuses[erased] == "register_failed"
+    assert all(statuses[i] == "to_sync" for i in unknown)

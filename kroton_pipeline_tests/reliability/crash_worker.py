@@ -35,7 +35,12 @@ def main(argv: list[str]) -> int:
     engine = make_engine(db_url)
     client = kroton_client(kroton_url, dialect=dialect)
     register_leads(
-        engine, client, date.fromisoformat(import_date), RULES, "crash-run", checkpoint=checkpoint
+        engine,
+        client,
+        date.fromisoformat(import_date),
+        RULES,
+        "crash-run",
+        checkpoint=checkpoint,
     )
     return 0
 

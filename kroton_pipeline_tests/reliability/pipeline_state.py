@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from kroton_pipeline.clients.catalog import CatalogClient
 from kroton_pipeline.clients.kroton import KrotonClient
@@ -111,6 +111,17 @@ def prepare_leads(
         ).all()
     assert rows, "no lead reached to_register: the generated export did not match the catalog"
     return PreparedLeads(import_date, [row.id for row in rows], {row.id: row.cpf for row in rows})
+
+
+def let_claims_expire(engine: Engine) -> None:
+    """Time passes: every claim left by an earlier run (a dead one, or one that kept the
+    claim of an unknown outcome) is past its expiry."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Subscription)
+            .where(Subscription.claimed_by.is_not(None))
+            .values(claim_expires_at=datetime(2000, 1, 1))
+        )
 
 
 def leads_by_id(engine: Engine, ids: list[int]) -> dict[int, dict[str, Any]]:

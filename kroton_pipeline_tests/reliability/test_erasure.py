@@ -25,6 +25,7 @@ from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
+from kroton_pipeline.settings import erasure_keys
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups, due_leads
 from kroton_pipeline.steps.erasure import PersonNotFound, erase_person, erased_cpf, find_person
 from kroton_pipeline.steps.import_leads import import_export
@@ -190,7 +191,7 @@ def test_erasing_a_lead_not_yet_sent_closes_it(db_engine: Engine, leads: Prepare
     cpf = leads.cpfs[sub_id]
     before = Counter(row["status"] for row in leads_by_id(db_engine, leads.to_register).values())
 
-    result = erase_person(db_engine, cpf, "erasure")
+    result = erase_person(db_engine, cpf, "erasure", keys=erasure_keys())
 
     assert result.closed_status == Status.TO_REGISTER.value
     after = leads_by_id(db_engine, [sub_id])[sub_id]
@@ -208,7 +209,7 @@ def test_erasing_a_lead_not_yet_sent_closes_it(db_engine: Engine, leads: Prepare
     assert_history_agrees(db_engine)
     # Erasing again finds nothing under that CPF any more, and says so without naming it.
     with pytest.raises(PersonNotFound) as raised:
-        erase_person(db_engine, cpf, "again")
+        erase_person(db_engine, cpf, "again", keys=erasure_keys())
     assert cpf not in str(raised.value)
 
 
@@ -224,7 +225,7 @@ def test_an_erased_person_in_a_later_export_is_refused_and_nothing_of_them_kept(
 ) -> None:
     rows = leads_by_id(db_engine, history.to_register)
     person = next(iter(rows.values()))
-    erase_person(db_engine, person["cpf"], "erasure")
+    erase_person(db_engine, person["cpf"], "erasure", keys=erasure_keys())
 
     # Databricks exports the same person again on a later day.
     later = history.import_date + timedelta(days=2)

@@ -26,6 +26,7 @@ from kroton_pipeline_tests.reliability.pipeline_state import (
     assert_registered_exactly_once,
     kroton_client,
     leads_by_id,
+    let_claims_expire,
     register_posts,
     registrations_per_cpf,
 )
@@ -43,7 +44,9 @@ def db_url(postgres_url: str) -> str:
 def run_registration(
     engine: Engine, sandbox: SandboxServer, leads: PreparedLeads, **kwargs: object
 ) -> RegistrationResult:
-    """One run of the registration step, with a fresh client as a new run would have."""
+    """One run of the registration step, with a fresh client as a new run would have, some
+    time after the previous one (whose claims have expired)."""
+    let_claims_expire(engine)
     client = kroton_client(
         sandbox.kroton_url,
         dialect=sandbox.dialect,

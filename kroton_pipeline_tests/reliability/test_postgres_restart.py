@@ -27,6 +27,7 @@ from kroton_pipeline_tests.reliability.pipeline_state import (
     FAST_RETRIES,
     RULES,
     assert_registered_exactly_once,
+    let_claims_expire,
     prepare_leads,
     register_posts,
 )
@@ -116,6 +117,7 @@ def test_postgres_restart_mid_run_then_next_run_finishes(
     engine = make_engine(postgres_url)
     client = _client(postgres_url, sandbox)
     try:
+        let_claims_expire(engine)  # the interrupted run may have died holding a claim
         register_leads(engine, client, leads.import_date, RULES, "next", poll_after=timedelta(0))
         assert_registered_exactly_once(engine, sandbox, leads)
     finally:

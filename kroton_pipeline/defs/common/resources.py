@@ -32,7 +32,18 @@ class DatabaseResource(dg.ConfigurableResource):
 
     url: str = Field(description="SQLAlchemy URL of the pipeline's database (KROTON_DATABASE_URL).")
     migrate: bool = Field(
-        True, description="Bring the schema to the latest migration on first use."
+        True,
+        description=(
+            "Bring the schema to the latest migration on first use (KROTON_MIGRATE_ON_RUN; "
+            "off when the deploy step migrates once)."
+        ),
+    )
+    claim_ttl_seconds: float = Field(
+        600.0,
+        description=(
+            "How long a run's claim on a lead lasts before another run may take it "
+            "(KROTON_CLAIM_TTL_SECONDS)."
+        ),
     )
 
     _engine: Engine | None = PrivateAttr(default=None)
@@ -124,9 +135,20 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
         database_url=database_url,
         **api_format_fields(settings.api_format),
     )
+    # A landing URL may carry credentials (sftp://user:pass@host/...): then it, too, reaches
+    # Dagster only through EnvVar.
+    landing_url = (
+        dg.EnvVar("KROTON_LANDING_URL")
+        if settings.landing_url_has_secret and os.environ.get("KROTON_LANDING_URL")
+        else settings.landing_url
+    )
     return {
-        "database": DatabaseResource(url=database_url),
-        "landing": LandingResource(url=settings.landing_url),
+        "database": DatabaseResource(
+            url=database_url,
+            migrate=settings.migrate_on_run,
+            claim_ttl_seconds=settings.claim_ttl_seconds,
+        ),
+        "landing": LandingResource(url=landing_url),
         "rules": RulesResource(**asdict(settings.rules)),
         "kroton": KrotonResource(
             base_url=settings.kroton_base_url,

@@ -64,6 +64,7 @@ def follow_up_snapshots(
         limit=max(cap, 0),
         ignore_schedule=config.ignore_schedule,
         progress=ProgressReporter(context.log),
+        claim_ttl_seconds=database.claim_ttl_seconds,
     )
     if result.unknown_classifications:
         context.log.warning(
@@ -81,6 +82,7 @@ def follow_up_snapshots(
             "checked": result.checked,
             "deferred_over_cap": result.deferred,
             "failures": result.failures,
+            "held_by_another_run": result.claimed_elsewhere,
             "unknown_classifications": result.unknown_classifications,
             "no_longer_tracked": result.untracked,
             "status_changes": counts_table("new status", result.changed),

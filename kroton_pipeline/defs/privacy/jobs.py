@@ -11,6 +11,7 @@ many rows of each table were anonymised — nothing personal.
 import dagster as dg
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.settings import erasure_keys
 from kroton_pipeline.steps.erasure import cpf_of, erase_person
 
 
@@ -37,7 +38,13 @@ def erase_person_op(
         raise dg.Failure(description="Give exactly one of subscription_id or rejection_id.")
     engine = database.get_engine()
     cpf = cpf_of(engine, config.subscription_id, config.rejection_id)
-    result = erase_person(engine, cpf, context.run.run_id)
+    result = erase_person(
+        engine,
+        cpf,
+        context.run.run_id,
+        keys=erasure_keys(),
+        claim_ttl_seconds=database.claim_ttl_seconds,
+    )
     context.log.info(
         f"personal data erased: subscription {result.subscription_id}, "
         f"{result.rejections} rejected row(s)"

@@ -86,6 +86,7 @@ def registrations(
             dry_run=dry_run,
             poll_after=timedelta(minutes=config.poll_after_minutes),
             progress=progress,
+            claim_ttl_seconds=database.claim_ttl_seconds,
         )
         for day in dates
     ]
@@ -102,6 +103,7 @@ def registrations(
         "unknown_outcomes": sum(r.unknown_outcomes for r in results),
         "reconciled": sum(r.reconciled for r in results),
         "transient_failures": sum(r.transient_failures for r in results),
+        "held_by_another_run": sum(r.claimed_elsewhere for r in results),
         "pending_polled": sum(r.polled for r in results),
         "pending_resolved": sum(r.resolved_pending for r in results),
         "outcomes": counts_table("outcome", dict(outcomes)),

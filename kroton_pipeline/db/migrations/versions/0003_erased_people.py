@@ -27,5 +27,17 @@ def upgrade() -> None:
     )
 
 
+class ErasuresWouldBeForgotten(RuntimeError):
+    """Downgrading past this revision would forget who asked to be erased."""
+
+
 def downgrade() -> None:
+    # Without erased_people a later export would bring erased people back: refuse while the
+    # table remembers anyone (empty it on purpose first if that is really meant).
+    remembered = op.get_bind().execute(sa.text("SELECT count(*) FROM erased_people")).scalar()
+    if remembered:
+        raise ErasuresWouldBeForgotten(
+            f"erased_people holds {remembered} erasure(s): downgrading below revision 0003 "
+            "would let those people be imported again; refusing"
+        )
     op.drop_table("erased_people")
