@@ -430,6 +430,19 @@ def register_leads(
                 reason(StatusReason.GENDER_UNKNOWN),
                 run_id,
             )
+            # A person erased while waiting is never sent (erasure closes these itself; this
+            # settles any left behind, so that none waits forever).
+            transition_where(
+                conn,
+                and_(
+                    S.c.import_date == import_date,
+                    S.c.status == Status.TO_REGISTER.value,
+                    S.c.cpf.like("X%"),
+                ),
+                Status.REGISTER_FAILED,
+                reason(StatusReason.PERSONAL_DATA_ERASED),
+                run_id,
+            )
     registrar.register_all(import_date, progress)
     if claims is not None:
         poll_pending(engine, kroton, import_date, claims, run_id, poll_after, result, progress)

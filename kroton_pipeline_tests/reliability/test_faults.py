@@ -14,8 +14,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.steps.register_leads import RegistrationResult, register_leads
@@ -230,3 +231,22 @@ def test_sandbox_down_for_a_while_then_back(
     outage[0].join()
     assert_registered_exactly_once_so_far(db_engine, sandbox, leads)
     finish_after_fault(db_engine, sandbox, leads)
+
+
+def test_a_lead_that_cannot_be_sent_fails_alone_and_never_blocks_its_date(
+    db_engine: Engine, sandbox: SandboxServer, leads: PreparedLeads
+) -> None:
+    broken, erased, *others = leads.to_register
+    with db_engine.begin() as conn:
+        conn.execute(update(Subscription).where(Subscription.id == broken).values(cpf="123"))
+        conn.execute(
+            update(Subscription).where(Subscription.id == erased).values(cpf="X0000000001")
+        )
+    result = run_registration(db_engine, sandbox, leads)
+    rows = leads_by_id(db_engine, leads.to_register)
+    assert rows[broken]["status"] == Status.REGISTER_FAILED.value
+    assert rows[broken]["status_reason"] == "invalid_payload: dadosPessoais.cpf"
+    assert rows[erased]["status"] == Status.REGISTER_FAILED.value
+    assert rows[erased]["status_reason"] == "personal_data_erased"
+    assert all(rows[i]["status"] != Status.TO_REGISTER.value for i in others)
+    assert result.posted == len(register_posts(sandbox)) > 0

@@ -29,6 +29,7 @@ SECRETS = {
     "API_KROTON_EMAIL": "stg-captacao-bot@quero.example",
     "API_KROTON_PASSWORD": "stg-password-Hq7s0",
     "CATALOG_KROTON_API_KEY": "stg-apikey-91be7722",
+    "KROTON_ERASURE_KEY": "stg-erasure-3c9d",
 }
 SECRET_FIELDS = {
     "kroton": ("client_id", "client_secret", "subscription_key"),
@@ -46,6 +47,16 @@ def test_real_environments_read_every_secret_through_envvar(environment: str) ->
             value = getattr(resources[name], field_name)
             assert isinstance(value, dg.EnvVar), f"{name}.{field_name} is not an EnvVar"
             assert value.env_var_name in REQUIRED_SECRETS
+
+
+def test_a_landing_url_with_credentials_reaches_dagster_through_envvar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "sftp://databricks:landing-pass@files.internal/leads"
+    monkeypatch.setenv("KROTON_LANDING_URL", url)
+    settings = load_settings({"KROTON_ENV": "production", **SECRETS, "KROTON_LANDING_URL": url})
+    landing = resources_for_environment(settings)["landing"].url
+    assert isinstance(landing, dg.EnvVar) and landing.env_var_name == "KROTON_LANDING_URL"
 
 
 def test_sandbox_uses_the_documented_values_not_envvars() -> None:
