@@ -53,9 +53,13 @@ def registration_success_rate(engine: Engine, dates: Sequence[date]) -> tuple[in
 
 def success_rate_check(
     engine: Engine, dates: Sequence[date], threshold: float
-) -> dg.AssetCheckResult:
+) -> dg.AssetCheckResult | None:
+    """The check's result for ``dates``; None when no lead of theirs reached Kroton (a rate of
+    nothing passes nothing, so the check is not evaluated)."""
     accepted, decided, never_sent = registration_success_rate(engine, dates)
-    rate = accepted / decided if decided else 1.0
+    if not decided:
+        return None
+    rate = accepted / decided
     return dg.AssetCheckResult(
         check_name="registration_success_rate",
         passed=rate >= threshold,
