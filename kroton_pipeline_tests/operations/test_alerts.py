@@ -49,13 +49,9 @@ def test_rate_limit_wait_above_the_threshold_is_an_active_alert() -> None:
 
 
 def test_retries_are_judged_only_from_enough_requests() -> None:
-    few = api_figures_from_metadata(
-        [{"kroton/requests": 10, "kroton/retries": 9}]
-    )
+    few = api_figures_from_metadata([{"kroton/requests": 10, "kroton/retries": 9}])
     assert retry_alerts(few, THRESHOLDS) == []
-    many = api_figures_from_metadata(
-        [{"kroton/requests": 100, "kroton/retries": 30}]
-    )
+    many = api_figures_from_metadata([{"kroton/requests": 100, "kroton/retries": 30}])
     [alert] = retry_alerts(many, THRESHOLDS)
     assert alert.active and alert.value == 0.3
 

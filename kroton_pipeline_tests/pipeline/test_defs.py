@@ -50,7 +50,13 @@ PIPELINE_ASSETS = {
         "kroton_api",
         ["registration_success_rate"],
     ),
-    "follow_up_snapshots": ("kroton_follow_up", "snapshot_date", ["registrations"], "kroton_api", []),
+    "follow_up_snapshots": (
+        "kroton_follow_up",
+        "snapshot_date",
+        ["registrations"],
+        "kroton_api",
+        [],
+    ),
 }
 PIPELINE_JOBS = {
     "import_leads": ["subscriptions"],
