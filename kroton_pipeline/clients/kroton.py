@@ -131,7 +131,7 @@ class KrotonClient(CpfLookupMethods):
         if self.dry_run:
             self.dry_run_payloads.append(copy.deepcopy(body))
             self.counters.add("dry_run_payloads")
-            self.log.info(f"kroton.register [{subject}]: dry run, payload recorded, not sent")
+            self.log.debug(f"kroton.register [{subject}]: dry run, payload recorded, not sent")
             return RegistrationResult(dry_run=True, payload=body)
         answer_body = self._transport.call(
             "register",
@@ -159,7 +159,8 @@ class KrotonClient(CpfLookupMethods):
                 errors=answer.errors,
                 body=answer_body,
             )
-        self.log.info(f"kroton.register [{subject}]: accepted, status {answer.status}")
+        # One line per lead: DEBUG, so thousands a day do not flood the run log.
+        self.log.debug(f"kroton.register [{subject}]: accepted, status {answer.status}")
         return RegistrationResult(answer=answer, payload=body)
 
     def health(self) -> HealthResult:
