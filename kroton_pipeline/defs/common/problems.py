@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import date
 
 import dagster as dg
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.defs.common.metadata import counts_table, markdown_table
@@ -27,6 +27,8 @@ PROBLEM_STATUSES = (
 )
 # Rows shown in the problems table; the rest are counted under it.
 MAX_PROBLEM_ROWS = 25
+# The Dagster UI renders Markdown metadata inline only below 1,000 characters.
+INLINE_MARKDOWN_LIMIT = 1000
 NO_REASON = "(no reason recorded)"
 
 
@@ -38,6 +40,16 @@ def _problem_filter(import_date: date):
     return and_(
         Subscription.import_date == import_date,
         or_(Subscription.status.in_([s.value for s in PROBLEM_STATUSES]), waiting_with_error),
+    )
+
+
+def _priority() -> ColumnElement[int]:
+    """Kroton's failures first, leads without a course last: the table shows the top."""
+    order = [Status.FAILED, Status.REGISTER_FAILED, Status.COURSE_FAILED, Status.TO_REGISTER]
+    return case(
+        {status.value: rank for rank, status in enumerate(order)},
+        value=Subscription.status,
+        else_=len(order),
     )
 
 
@@ -58,7 +70,7 @@ def problems_metadata(engine: Engine, import_date: date) -> dict[str, dg.Metadat
                 Subscription.last_error,
             )
             .where(_problem_filter(import_date))
-            .order_by(Subscription.status, Subscription.status_reason, Subscription.id)
+            .order_by(_priority(), Subscription.status_reason, Subscription.id)
         ).all()
     by_reason = Counter(
         f"{status}: {_reason(reason, error)}" for _, _, status, reason, error in rows
@@ -68,21 +80,32 @@ def problems_metadata(engine: Engine, import_date: date) -> dict[str, dg.Metadat
             "problems": dg.MetadataValue.md("_no failed or stuck lead on this date_"),
             "problem_leads": dg.MetadataValue.int(0),
         }
-    shown = [
-        (status, _reason(reason, error)[:120], sub_id, mask_cpf(cpf))
-        for sub_id, cpf, status, reason, error in rows[:MAX_PROBLEM_ROWS]
-    ]
-    table = markdown_table(["status", "reason", "id", "CPF"], shown)
-    if len(rows) > MAX_PROBLEM_ROWS:
-        table += (
-            f"\n\n_{len(rows) - MAX_PROBLEM_ROWS} more; every one is counted in "
-            "problems_by_reason._"
-        )
+    # As many rows as the UI shows inline (it collapses Markdown of 1,000 characters or
+    # more behind a button); every lead is counted in problems_by_reason.
+    headers = ["status", "reason", "id", "CPF"]
+    table = markdown_table(headers, [])
+    for count in range(1, min(len(rows), MAX_PROBLEM_ROWS) + 1):
+        shown = [
+            (status, _reason(reason, error)[:60], sub_id, mask_cpf(cpf))
+            for sub_id, cpf, status, reason, error in rows[:count]
+        ]
+        candidate = markdown_table(headers, shown)
+        if len(candidate) + len(_more(len(rows), count)) >= INLINE_MARKDOWN_LIMIT:
+            break
+        table = candidate + _more(len(rows), count)
     return {
         "problems": dg.MetadataValue.md(table),
         "problems_by_reason": counts_table("status: reason", by_reason),
         "problem_leads": dg.MetadataValue.int(len(rows)),
     }
+
+
+def _more(total: int, shown: int) -> str:
+    return (
+        f"\n\n_and {total - shown} more (all counted in problems_by_reason)_"
+        if total > shown
+        else ""
+    )
 
 
 def latest_history_id(engine: Engine) -> int:
