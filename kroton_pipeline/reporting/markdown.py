@@ -131,24 +131,22 @@ def volume_section(report: FunnelReport) -> str:
 
 
 def summary_section(report: FunnelReport) -> str:
+    """Three headline figures, each with what it is made of (two narrow columns)."""
     rows = [
         (
             "registration success rate",
-            _pct(report.success_rate),
-            f"{report.accepted} accepted of {report.decided} decided",
+            f"{_pct(report.success_rate)} ({report.accepted} of {report.decided} sent)",
         ),
         (
             "median import → registration",
             _duration(report.median_hours_to_registration),
-            "created_at → registered_at",
         ),
         (
             "retry rate",
-            _pct(report.retry_rate),
-            f"{report.leads_retried} of {report.leads_total} leads needed another try",
+            f"{_pct(report.retry_rate)} ({report.leads_retried} of {report.leads_total})",
         ),
     ]
-    return table(["figure", "value", "from"], rows)
+    return table(["figure", "value"], rows)
 
 
 def report_markdown(report: FunnelReport) -> dict[str, str]:

@@ -40,7 +40,8 @@ def _evaluations(asset_key: dg.AssetKey, key: str, record: DateRecord) -> Iterat
             asset_key=asset_key,
             check_name=check.check_name or "",
             passed=check.passed,
-            metadata=check.metadata,
+            # The run log shows metadata, not the partition: name the date there too.
+            metadata={"date": key, **(check.metadata or {})},
             severity=check.severity,
             description=check.description,
             partition=key,
