@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from kroton_pipeline.settings import REQUIRED_SECRETS, SettingsError, load_settings
+from kroton_pipeline.settings import (
+    REQUIRED_SECRETS,
+    SettingsError,
+    first_import_date,
+    load_settings,
+)
 
 STAGING_SECRETS = {name: f"value-of-{name.lower()}" for name in REQUIRED_SECRETS}
 
@@ -76,3 +81,10 @@ def test_invalid_setting_is_refused_naming_the_variable(variables: dict, named: 
 def test_slack_is_on_only_with_token_and_channel() -> None:
     assert not load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).slack_enabled
     assert load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#leads"}).slack_enabled
+
+
+def test_partitions_start_at_the_configured_first_import_date() -> None:
+    assert first_import_date({}) == "2026-01-01"
+    assert first_import_date({"KROTON_FIRST_IMPORT_DATE": " 2026-11-02 "}) == "2026-11-02"
+    with pytest.raises(SettingsError, match="KROTON_FIRST_IMPORT_DATE"):
+        first_import_date({"KROTON_FIRST_IMPORT_DATE": "02/11/2026"})
