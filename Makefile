@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint dev bench
+.PHONY: demo test lint dev ui screenshots bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ test: $(BIN)/.installed  ## the test suite (PostgreSQL at 127.0.0.1:5432 when re
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-dev: $(BIN)/.installed  ## the Dagster UI on the sandbox
-	$(BIN)/dg dev
+ui: $(BIN)/.installed  ## run the demo, then the Dagster UI on its instance (sandbox kept serving)
+	$(BIN)/python -m kroton_pipeline.demo --ui
+
+# VIRTUAL_ENV: dg otherwise warns that the active virtual environment does not match.
+dev: $(BIN)/.installed  ## the Dagster UI on your own settings (DAGSTER_HOME, KROTON_*)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg dev
+
+screenshots: $(BIN)/.installed  ## docs/screenshots/*.png from headless Chromium
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks

@@ -5,8 +5,10 @@ folder, lets the landing sensor request the runs, runs ``all_jobs`` for each imp
 through Dagster, moves the sandbox clock forward so that pending inscriptions resolve and
 classifications move on, runs ``register`` and the ``checker``, and prints the funnel.
 
-Everything lands in ``./demo`` (SQLite database, landing folder, Dagster instance), so the
-result can be opened afterwards in the UI (the demo prints the command).
+Everything lands in ``./demo`` (SQLite database, landing folder, Dagster instance). The
+funnel report is materialized and the instance is made ready for the UI
+(:mod:`kroton_pipeline.demo_ui`); ``--ui`` (``make ui``) then opens it with the sandbox
+still serving.
 This module is the only one that brings product code and the sandbox together.
 """
 
@@ -17,13 +19,14 @@ import os
 import shutil
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 from sqlalchemy import func, select
 
 from kroton_pipeline.defs.common.resources import LandingResource
+from kroton_pipeline.demo_ui import prepare_instance, run_ui, write_instance_yaml
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
 from kroton_pipeline.settings import load_api_format
@@ -31,10 +34,14 @@ from kroton_pipeline.settings import load_api_format
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _configure_environment(workdir: Path, sandbox: SandboxServer, window: float) -> None:
+def _configure_environment(
+    workdir: Path, sandbox: SandboxServer, window: float, first_date: date
+) -> None:
     os.environ.update(
         {
             "KROTON_ENV": "sandbox",
+            # Partitions start at the demo's first import date: the UI lists only its dates.
+            "KROTON_FIRST_IMPORT_DATE": first_date.isoformat(),
             "KROTON_SANDBOX_PORT": str(sandbox.port),
             "KROTON_DATABASE_URL": f"sqlite:///{workdir / 'kroton_pipeline.db'}",
             "KROTON_LANDING_URL": str(workdir / "landing"),
@@ -43,14 +50,13 @@ def _configure_environment(workdir: Path, sandbox: SandboxServer, window: float)
             "DAGSTER_HOME": str(workdir / "dagster_home"),
         }
     )
-    (workdir / "dagster_home").mkdir(parents=True, exist_ok=True)
-    (workdir / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_yaml(workdir / "dagster_home")
 
 
 def _run(
     job: dg.JobDefinition,
     instance: dg.DagsterInstance,
-    partition: str,
+    partition: str | None,
     run_config: dict | None = None,
     **kw,
 ) -> None:
@@ -62,7 +68,7 @@ def _run(
         **kw,
     )
     state = "ok" if result.success else "FAILED"
-    print(f"  {job.name:<12} {partition}  run {result.run_id[:8]}  {state}")
+    print(f"  {job.name:<12} {partition or '':<10}  run {result.run_id[:8]}  {state}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,25 +83,30 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds per 100 requests (Kroton's real window is 300; scaled so the demo is quick)",
     )
     parser.add_argument("--workdir", type=Path, default=Path("demo"))
+    parser.add_argument(
+        "--ui", action="store_true", help="then open the Dagster UI on it (Ctrl-C stops)"
+    )
+    parser.add_argument("--port", type=int, default=3000, help="the UI's port (with --ui)")
     args = parser.parse_args(argv)
 
     workdir = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     started = time.monotonic()
+    from kroton_pipeline.timeutil import today_in_sao_paulo
+
+    today = today_in_sao_paulo()
+    dates = [today - timedelta(days=offset) for offset in range(args.days - 1, -1, -1)]
     dialect = load_api_format().dialect  # KROTON_API_DIALECT: the sandbox speaks it too
     with SandboxServer(
         port=0, seed=args.seed, rate_limit=100, rate_window=args.rate_window, dialect=dialect
     ) as sb:
-        _configure_environment(workdir, sb, args.rate_window)
+        _configure_environment(workdir, sb, args.rate_window, dates[0])
         # Imported after the environment is set: definitions read it when they load.
         from kroton_pipeline.definitions import defs
-        from kroton_pipeline.timeutil import today_in_sao_paulo
 
         definitions = defs()
         instance = dg.DagsterInstance.get()
-        today = today_in_sao_paulo()
-        dates = [today - timedelta(days=offset) for offset in range(args.days - 1, -1, -1)]
         print(
             f"sandbox at {sb.base_url} ({dialect} dialect); "
             f"budget 100 requests per {args.rate_window:g} s"
@@ -109,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         sensor = definitions.resolve_sensor_def("landing_sensor")
         landing = {"landing": LandingResource(url=os.environ["KROTON_LANDING_URL"])}
         with dg.build_sensor_context(instance=instance, resources=landing) as context:
-            requests = sensor(context).run_requests or []
+            evaluation = sensor(context)
+        requests = evaluation.run_requests or []
         all_jobs = definitions.resolve_job_def("all_jobs")
         for request in requests:
             _run(all_jobs, instance, request.partition_key, tags=request.tags)
@@ -128,15 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         check_all = {"ops": {"follow_up_snapshots": {"config": {"ignore_schedule": True}}}}
         _run(checker, instance, today.isoformat(), run_config=check_all)
 
+        print("the funnel report:")
+        _run(definitions.resolve_job_def("refresh_funnel_report"), instance, None)
+        prepare_instance(instance, workdir / "dagster_home", evaluation.cursor)
         _print_funnel(os.environ["KROTON_DATABASE_URL"], sb.journal(), len(dates) * args.leads)
+        print(
+            f"\ndone in {time.monotonic() - started:.0f} s. "
+            f"Database: {workdir / 'kroton_pipeline.db'}"
+        )
+        if args.ui:
+            return run_ui(args.port)
     print(
-        f"\ndone in {time.monotonic() - started:.0f} s. Database: {workdir / 'kroton_pipeline.db'}"
-    )
-    print(
-        "Open these runs and this database in the UI:\n"
-        f"  DAGSTER_HOME={workdir / 'dagster_home'} "
-        f"KROTON_DATABASE_URL=sqlite:///{workdir / 'kroton_pipeline.db'} "
-        f"KROTON_LANDING_URL={workdir / 'landing'} .venv/bin/dg dev"
+        "Open these runs in the Dagster UI (runs the demo again, keeps its sandbox "
+        "serving, then starts the UI):\n  make ui"
     )
     return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +24,8 @@ ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "staging", "production")
 SANDBOX_DEFAULT_PORT = 8765
 DEFAULT_DATABASE_URL = "sqlite:///kroton_pipeline.db"
 DEFAULT_LANDING_URL = "landing"
+# The first day that has partitions (import dates and follow-up snapshot dates).
+DEFAULT_FIRST_IMPORT_DATE = "2026-01-01"
 
 # Credentials every real environment must be given; the sandbox has documented defaults.
 REQUIRED_SECRETS: tuple[str, ...] = (
@@ -367,6 +370,20 @@ def missing_credentials(environ: Mapping[str, str] | None = None) -> list[str]:
     if get_env(environ) == "sandbox":
         return []
     return [name for name in REQUIRED_SECRETS if _get(environ, name) is None]
+
+
+def first_import_date(environ: Mapping[str, str] | None = None) -> str:
+    """``KROTON_FIRST_IMPORT_DATE`` (YYYY-MM-DD): where the daily partitions start.
+
+    Set it to the day the pipeline went live, so the UI lists only dates that can have an
+    export (the demo sets it to its first import date).
+    """
+    environ = os.environ if environ is None else environ
+    raw = _get(environ, "KROTON_FIRST_IMPORT_DATE") or DEFAULT_FIRST_IMPORT_DATE
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError as exc:
+        raise SettingsError("KROTON_FIRST_IMPORT_DATE must be a date (YYYY-MM-DD)") from exc
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

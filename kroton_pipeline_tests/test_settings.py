@@ -11,6 +11,7 @@ from kroton_pipeline.settings import (
     SANDBOX_ERASURE_KEY,
     SettingsError,
     erasure_keys,
+    first_import_date,
     load_settings,
 )
 
@@ -122,3 +123,10 @@ def test_a_claim_must_outlast_the_registration_post() -> None:
     with pytest.raises(SettingsError, match="KROTON_CLAIM_TTL_SECONDS"):
         load_settings({"KROTON_CLAIM_TTL_SECONDS": "60"})
     assert load_settings({"KROTON_CLAIM_TTL_SECONDS": "900"}).claim_ttl_seconds == 900
+
+
+def test_partitions_start_at_the_configured_first_import_date() -> None:
+    assert first_import_date({}) == "2026-01-01"
+    assert first_import_date({"KROTON_FIRST_IMPORT_DATE": " 2026-11-02 "}) == "2026-11-02"
+    with pytest.raises(SettingsError, match="KROTON_FIRST_IMPORT_DATE"):
+        first_import_date({"KROTON_FIRST_IMPORT_DATE": "02/11/2026"})

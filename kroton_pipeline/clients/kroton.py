@@ -156,7 +156,7 @@ class KrotonClient(CpfLookupMethods):
         if self.dry_run:
             self.dry_run_payloads.append(copy.deepcopy(body))
             self.counters.add("dry_run_payloads")
-            self.log.info(f"kroton.register [{subject}]: dry run, payload recorded, not sent")
+            self.log.debug(f"kroton.register [{subject}]: dry run, payload recorded, not sent")
             return RegistrationAnswer(True, Inscription(), dry_run=True)
         answer_body = self._transport.call(
             "register",
@@ -187,7 +187,8 @@ class KrotonClient(CpfLookupMethods):
                 errors=list(answer.errors),
                 body=answer_body,
             )
-        self.log.info(
+        # One line per lead: DEBUG, so thousands a day do not flood the run log.
+        self.log.debug(
             f"kroton.register [{subject}]: accepted, status {answer.inscription.processing}"
         )
         return answer

@@ -67,15 +67,15 @@ MEANINGS: dict[StatusReason, tuple[str, str]] = {
     ),
     StatusReason.GENDER_UNKNOWN: (
         "No gender in the export, other subscriptions or the IBGE names; Kroton needs M/F.",
-        "Fix the gender, then replay with reason gender_unknown.",
+        "Load the IBGE names table or fix the gender, then replay back_to=to_sync.",
     ),
     StatusReason.INVALID_PAYLOAD: (
         "The lead cannot make a payload Kroton accepts (detail: the field).",
-        "Fix the data, then replay with reason invalid_payload.",
+        "Fix the data, then replay back_to=to_sync.",
     ),
     StatusReason.NO_COURSE_OPTIONS: (
         "The lead reached registration without its two offers recorded.",
-        "Replay with reason no_course_options: course matching runs again.",
+        "Replay back_to=to_sync: course matching runs again.",
     ),
     StatusReason.FOUND_AT_KROTON: (
         "Kroton already holds an inscription for this CPF: followed, not registered again.",
@@ -95,7 +95,7 @@ MEANINGS: dict[StatusReason, tuple[str, str]] = {
     ),
     StatusReason.KROTON_REJECTED: (
         "Kroton refused the registration (detail: Kroton's message).",
-        "Fix what Kroton names, then replay with reason kroton_rejected.",
+        "Once the cause Kroton names is fixed, replay back_to=to_register.",
     ),
     StatusReason.RECONCILED: (
         "A registration with an unknown outcome was settled by a CPF look-up.",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from kroton_pipeline.defs.common.metadata import API_FIGURES
 from kroton_pipeline.notifications.thresholds import AlertThresholds
 
 _SYSTEM_TITLES = {"kroton": "Kroton API", "captacao": "Captação API", "catalog": "catalog"}
@@ -43,18 +44,21 @@ class ApiFigures:
 
 
 def api_figures_from_metadata(metadata: Sequence[Mapping[str, object]]) -> dict[str, ApiFigures]:
-    """Sum the client counters found in materialization metadata, per API.
+    """Sum the API figures found in materialization metadata, per API.
 
-    Assets publish them as ``<prefix>/<system>.<counter>``, e.g.
-    ``kroton/kroton.budget_wait_seconds`` (see ``defs/common/metadata.api_metadata``).
+    Assets publish them per date as ``<system>/<figure>``, e.g. ``kroton/requests`` or
+    ``kroton/budget_wait_seconds`` (see ``defs/common/metadata.api_metadata``); a run's
+    figures are the sum over the dates it materialized.
     """
+    by_label = {label: name for name, label in API_FIGURES.items()} | {"requests": "requests_total"}
     figures: dict[str, ApiFigures] = {}
     fields = set(ApiFigures.__dataclass_fields__)
     for entry in metadata:
         for key, value in entry.items():
             if "/" not in key or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            system, _, counter = key.split("/", 1)[1].partition(".")
+            system, _, label = key.partition("/")
+            counter = by_label.get(label)
             if counter not in fields:
                 continue
             found = figures.setdefault(system, ApiFigures())

@@ -1,189 +1,169 @@
-"""Charts for the funnel report with no plotting library: a PNG written with zlib + struct
-(shown in the Dagster UI as a markdown image with a ``data:image/png;base64,…`` URI) and
-unicode bar charts for markdown tables.
+"""Charts of the funnel report, drawn with matplotlib (Agg: no display needed).
+
+Shown in the Dagster UI as Markdown images with a ``data:image/png;base64,…`` URI. The UI
+shows a Markdown value inline only below 1,000 characters, so there are two charts: a
+compact one (a few status bands, first and last date, palette PNG of well under 1 KB) shown
+at a glance, and the full one (every status, dated axis, legend) behind "[Show Markdown]".
 """
 
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
+import io
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 
-from kroton_pipeline.reporting import font
+import matplotlib
 
-Color = tuple[int, int, int]
-WHITE: Color = (255, 255, 255)
-INK: Color = (55, 65, 81)
-GRID: Color = (229, 231, 235)
-# One colour per status, each close to a coloured-square emoji, so that a markdown line of
-# emoji can be the legend of an image that carries no text (see compact_stacked_bars).
-STATUS_COLORS: dict[str, Color] = {
-    "to_sync": (203, 213, 225),
-    "course_failed": (249, 115, 22),
-    "empty_course": (146, 64, 14),
-    "to_register": (59, 130, 246),
-    "awaiting_register": (147, 51, 234),
-    "registered": (34, 197, 94),
-    "register_failed": (239, 68, 68),
-    "enrolled": (31, 41, 55),
-    "dropped": (234, 179, 8),
-    "failed": (185, 28, 28),
+matplotlib.use("Agg")  # before pyplot: renders to memory, never opens a window
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+from PIL import Image
+
+# One distinct colour per status (failed and register_failed are told apart).
+STATUS_COLORS: dict[str, str] = {
+    "to_sync": "#cbd5e1",
+    "course_failed": "#f97316",
+    "empty_course": "#92400e",
+    "to_register": "#3b82f6",
+    "awaiting_register": "#9333ea",
+    "registered": "#22c55e",
+    "register_failed": "#ef4444",
+    "enrolled": "#14532d",
+    "dropped": "#eab308",
+    "failed": "#1f2937",
 }
-STATUS_EMOJI: dict[str, str] = {
-    "to_sync": "⬜",
-    "course_failed": "🟧",
-    "empty_course": "🟫",
-    "to_register": "🟦",
-    "awaiting_register": "🟪",
-    "registered": "🟩",
-    "register_failed": "🟥",
-    "enrolled": "⬛",
-    "dropped": "🟨",
-    "failed": "🟥",
+FALLBACK_COLOR = "#c084fc"
+GAP_COLOR = "#9ca3af"
+
+# The compact chart's bands: few colours keep its PNG small; each has a plain-word colour
+# name for the legend written under it.
+BANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "waiting": (
+        "#94a3b8",
+        "grey",
+        ("to_sync", "course_failed", "to_register", "awaiting_register"),
+    ),
+    "at Kroton": ("#22c55e", "green", ("registered", "enrolled", "dropped")),
+    "register_failed": ("#ef4444", "red", ("register_failed",)),
+    "failed": ("#1f2937", "black", ("failed",)),
+    "empty_course": ("#eab308", "yellow", ("empty_course",)),
 }
-FALLBACK_COLOR: Color = (192, 132, 252)
+
+Columns = Sequence[tuple[date, Mapping[str, int] | None]]
 
 
-class Canvas:
-    """An RGB pixel buffer with rectangles and 5×7 text."""
-
-    def __init__(self, width: int, height: int, background: Color = WHITE) -> None:
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(background) * (width * height))
-
-    def rect(self, x: int, y: int, w: int, h: int, color: Color) -> None:
-        x0, y0 = max(x, 0), max(y, 0)
-        x1, y1 = min(x + w, self.width), min(y + h, self.height)
-        if x1 <= x0 or y1 <= y0:
-            return
-        row = bytes(color) * (x1 - x0)
-        for yy in range(y0, y1):
-            start = (yy * self.width + x0) * 3
-            self.pixels[start : start + len(row)] = row
-
-    def text(self, x: int, y: int, value: str, color: Color = INK, scale: int = 2) -> int:
-        """Draw ``value`` with its top-left at (x, y); return the x after the last glyph."""
-        for char in value:
-            for row, line in enumerate(font.glyph(char)):
-                for col, ink in enumerate(line):
-                    if ink == "#":
-                        self.rect(x + col * scale, y + row * scale, scale, scale, color)
-            x += (font.WIDTH + 1) * scale
-        return x
-
-    @staticmethod
-    def text_width(value: str, scale: int = 2) -> int:
-        return len(value) * (font.WIDTH + 1) * scale
-
-    def png(self) -> bytes:
-        """The canvas as an indexed-colour PNG (palette + "Up" filter: rectangles of one
-        colour compress to almost nothing, which keeps the data URI short)."""
-        palette: dict[bytes, int] = {}
-        stride = self.width * 3
-        previous = bytes(self.width)
-        raw = bytearray()
-        for y in range(self.height):
-            row = self.pixels[y * stride : (y + 1) * stride]
-            indices = bytes(
-                palette.setdefault(bytes(row[x : x + 3]), len(palette)) for x in range(0, stride, 3)
-            )
-            if len(palette) > 256:
-                raise ValueError("a chart may use at most 256 colours")
-            raw += b"\x02" + bytes((a - b) & 0xFF for a, b in zip(indices, previous, strict=True))
-            previous = indices
-
-        def chunk(kind: bytes, data: bytes) -> bytes:
-            body = kind + data
-            return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 3, 0, 0, 0)
-        return (
-            b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", header)
-            + chunk(b"PLTE", b"".join(palette))
-            + chunk(b"IDAT", zlib.compress(bytes(raw), 9))
-            + chunk(b"IEND", b"")
-        )
+def date_columns(counts_by_date: Mapping[date, Mapping[str, int]], days: int) -> Columns:
+    """The last ``days`` calendar days up to the newest import date; None where no export."""
+    if not counts_by_date:
+        return []
+    last = max(counts_by_date)
+    first = max(min(counts_by_date), last - timedelta(days=days - 1))
+    span = (last - first).days + 1
+    return [
+        (day, counts_by_date.get(day)) for day in (first + timedelta(days=n) for n in range(span))
+    ]
 
 
-def stacked_bar_chart(
-    title: str,
-    columns: Sequence[tuple[str, Mapping[str, int]]],
-    order: Sequence[str],
-    colors: Mapping[str, Color] = STATUS_COLORS,
-) -> bytes:
-    """A PNG of one stacked bar per column (e.g. per import date), segments in ``order``.
+def _png(figure: plt.Figure, palette_colors: int | None = None) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    if palette_colors is None:
+        return buffer.getvalue()
+    # A few flat colours: an indexed PNG is a fraction of the RGBA one.
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    small = io.BytesIO()
+    image.quantize(colors=palette_colors, dither=Image.Dither.NONE).save(
+        small, format="PNG", optimize=True
+    )
+    return small.getvalue()
 
-    Keys not in ``order`` are stacked last, in a fallback colour.
+
+def status_chart(columns: Columns, order: Sequence[str], title: str) -> bytes:
+    """Stacked bars of leads per status per import date, with a dated axis and a legend.
+
+    Dates with no export are marked on the axis (a gap, not a missing bar).
     """
-    keys = list(order) + sorted({k for _, c in columns for k in c if k not in order})
-    used = [k for k in keys if any(counts.get(k, 0) for _, counts in columns)]
-    top = max([sum(counts.values()) for _, counts in columns] + [1])
-    left, right, chart_top, plot_h = 70, 190, 44, 260
-    slot = max(22, min(64, 700 // max(len(columns), 1)))
-    width = max(left + slot * max(len(columns), 1) + right, Canvas.text_width(title) + 24)
-    canvas = Canvas(width, chart_top + plot_h + 56)
-    canvas.text(12, 10, title, scale=2)
-    base = chart_top + plot_h
-    for step in range(5):  # horizontal grid with value labels
-        value = round(top * step / 4)
-        y = base - round(plot_h * step / 4)
-        canvas.rect(left, y, slot * len(columns), 1, GRID)
-        label = str(value)
-        canvas.text(left - 8 - Canvas.text_width(label), y - 7, label)
-    for index, (label, counts) in enumerate(columns):
-        x = left + index * slot + slot // 6
-        bar_w = slot - slot // 3
-        y = base
-        for key in used:
-            height = round(plot_h * counts.get(key, 0) / top)
-            if height:
-                canvas.rect(x, y - height, bar_w, height, colors.get(key, FALLBACK_COLOR))
-                y -= height
-        # Every label when they fit, else every n-th, so dates never overlap.
-        every = max(1, (Canvas.text_width(label, 1) + 6) // slot + 1)
-        if index % every == 0:
-            canvas.text(x, base + 8, label, scale=1)
-    canvas.rect(left, base, slot * len(columns), 2, INK)
-    legend_x, legend_y = width - right + 16, chart_top
+    keys = list(order) + sorted({k for _, c in columns if c for k in c if k not in order})
+    used = [k for k in keys if any(c and c.get(k) for _, c in columns)]
+    width = min(max(6.0, 0.32 * len(columns) + 3.5), 14.0)
+    figure, axes = plt.subplots(figsize=(width, 4.2), dpi=100)
+    positions = range(len(columns))
+    bottom = [0] * len(columns)
     for key in used:
-        canvas.rect(legend_x, legend_y, 14, 14, colors.get(key, FALLBACK_COLOR))
-        canvas.text(legend_x + 20, legend_y, key, scale=1)
-        legend_y += 20
-    return canvas.png()
-
-
-def compact_stacked_bars(
-    columns: Sequence[tuple[str, Mapping[str, int]]],
-    order: Sequence[str],
-    colors: Mapping[str, Color] = STATUS_COLORS,
-    height: int = 140,
-) -> bytes:
-    """The stacked bars alone, no text: a PNG of a few hundred bytes.
-
-    The Dagster UI shows markdown metadata inline only below 1,000 characters (longer ones
-    behind a "[Show Markdown]" button), so the chart that must be seen at a glance carries
-    no glyphs; its legend is a line of emoji squares (:data:`STATUS_EMOJI`) under it.
-    """
-    keys = list(order) + sorted({k for _, c in columns for k in c if k not in order})
-    top = max([sum(counts.values()) for _, counts in columns] + [1])
-    slot = max(6, min(40, 360 // max(len(columns), 1)))
-    gap = max(2, slot // 4)
-    canvas = Canvas(slot * max(len(columns), 1) + gap, height + 2)
-    for step in range(1, 5):
-        canvas.rect(0, height - round(height * step / 4), canvas.width, 1, GRID)
+        values = [(c or {}).get(key, 0) for _, c in columns]
+        axes.bar(
+            positions,
+            values,
+            bottom=bottom,
+            color=STATUS_COLORS.get(key, FALLBACK_COLOR),
+            width=0.8,
+            label=key,
+        )
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     for index, (_, counts) in enumerate(columns):
-        y = height
-        for key in keys:
-            size = round(height * counts.get(key, 0) / top)
-            if size:
-                canvas.rect(
-                    index * slot + gap, y - size, slot - gap, size, colors.get(key, FALLBACK_COLOR)
-                )
-                y -= size
-    canvas.rect(0, height, canvas.width, 2, INK)
-    return canvas.png()
+        if counts is None:
+            axes.text(
+                index,
+                0,
+                "no export",
+                rotation=90,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color=GAP_COLOR,
+            )
+    every = max(1, len(columns) // 15)
+    axes.set_xticks(list(positions)[::every])
+    axes.set_xticklabels([day.strftime("%m-%d") for day, _ in columns][::every], fontsize=8)
+    axes.set_xlabel("import date")
+    axes.set_ylabel("leads")
+    axes.set_title(title, fontsize=11)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(axis="y", color="#e5e7eb")
+    axes.set_axisbelow(True)
+    handles = [Patch(color=STATUS_COLORS.get(k, FALLBACK_COLOR), label=k) for k in used]
+    axes.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+    )
+    figure.tight_layout()
+    return _png(figure)
+
+
+def compact_chart(columns: Columns) -> bytes:
+    """The status bands per date, first and last date and the tallest bar: a tiny PNG."""
+    with matplotlib.rc_context(
+        {"text.antialiased": False, "patch.antialiased": False, "lines.antialiased": False}
+    ):
+        figure, axes = plt.subplots(figsize=(3.6, 1.2), dpi=72)
+        bottom = [0] * len(columns)
+        for color, _, statuses in BANDS.values():
+            values = [sum((c or {}).get(s, 0) for s in statuses) for _, c in columns]
+            axes.bar(
+                range(len(columns)), values, bottom=bottom, color=color, width=0.8, linewidth=0
+            )
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        last = len(columns) - 1
+        axes.set_xticks([0, last] if last else [0])
+        labels = [columns[0][0].strftime("%m-%d"), columns[-1][0].strftime("%m-%d")]
+        axes.set_xticklabels(labels if last else labels[:1], fontsize=7)
+        axes.set_yticks([0, max([*bottom, 1])])
+        axes.tick_params(labelsize=7, length=2)
+        axes.spines[["top", "right"]].set_visible(False)
+        figure.tight_layout(pad=0.2)
+        return _png(figure, palette_colors=8)
+
+
+def compact_legend(columns: Columns) -> str:
+    """The compact chart's legend in words (renders anywhere, no emoji font needed)."""
+    present = [
+        f"{colour_name} {band}"
+        for band, (_, colour_name, statuses) in BANDS.items()
+        if any(c and any(c.get(s) for s in statuses) for _, c in columns)
+    ]
+    return ", ".join(present)
 
 
 def png_data_uri(png: bytes) -> str:
@@ -191,14 +171,14 @@ def png_data_uri(png: bytes) -> str:
 
 
 def markdown_image(alt: str, png: bytes) -> str:
-    """A markdown image the Dagster UI renders inline (checked in headless Chromium)."""
+    """A Markdown image the Dagster UI renders inline (checked in headless Chromium)."""
     return f"![{alt}]({png_data_uri(png)})"
 
 
-def unicode_bar(value: float, maximum: float, width: int = 20) -> str:
-    """``█████▍`` — a bar of eighth-blocks, ``width`` cells for ``maximum``."""
-    if maximum <= 0 or value <= 0:
+def share_bar(share: float, width: int = 20) -> str:
+    """``█████▍`` — a bar of eighth-blocks on a 0–100 % scale (``width`` cells = 100 %)."""
+    if share <= 0:
         return ""
-    eighths = round(width * 8 * min(value / maximum, 1.0))
+    eighths = round(width * 8 * min(share, 1.0))
     full, rest = divmod(eighths, 8)
     return "█" * full + ("" if rest == 0 else " ▏▎▍▌▋▊▉"[rest])

@@ -7,29 +7,24 @@ numbers are plotted across materializations in the asset's "Plots" tab.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
-
+from kroton_pipeline.defs.common.metadata import markdown_table as table
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.charts import (
-    STATUS_EMOJI,
-    compact_stacked_bars,
+    compact_chart,
+    compact_legend,
+    date_columns,
     markdown_image,
-    stacked_bar_chart,
-    unicode_bar,
+    share_bar,
+    status_chart,
 )
 from kroton_pipeline.reporting.funnel import FunnelReport, GroupConversion
 
 STATUS_ORDER = [status.value for status in Status]
-# Import dates shown in the chart and the per-date tables (the newest ones).
+# Import dates shown in the charts and the per-date tables (the newest ones).
 MAX_DATES = 30
 MAX_CAMPUSES = 20
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+# The Dagster UI renders Markdown metadata inline only below 1,000 characters.
+INLINE_MARKDOWN_LIMIT = 1000
 
 
 def _pct(value: float | None) -> str:
@@ -42,46 +37,28 @@ def _duration(hours: float | None) -> str:
     return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
-# The Dagster UI renders markdown metadata inline only below 1,000 characters.
-INLINE_MARKDOWN_LIMIT = 1000
-
-
-def _chart_columns(report: FunnelReport, count: int) -> list[tuple[str, dict[str, int]]]:
-    dates = sorted(report.status_by_import_date)[-count:]
-    return [(day.isoformat(), report.status_by_import_date[day]) for day in dates]
-
-
 def chart_section(report: FunnelReport) -> str:
-    """Leads per status per import date as an inline PNG with an emoji legend.
-
-    As many of the newest import dates as fit under the UI's inline limit (at most 30);
-    ``chart_with_axes`` has the labelled version.
-    """
+    """The compact chart, shown inline: as many of the newest days as fit under the UI's
+    inline limit; ``chart_leads_by_status`` is one click away with every status."""
     if not report.status_by_import_date:
         return "_no leads yet_"
-    text = ""
-    for count in (MAX_DATES, 21, 14, 10, 7, 5, 3, 2, 1):
-        columns = _chart_columns(report, count)
-        used = [s for s in STATUS_ORDER if any(counts.get(s) for _, counts in columns)]
-        top = max(sum(counts.values()) for _, counts in columns)
-        legend = " ".join(f"{STATUS_EMOJI.get(s, '▪')} {s}" for s in used)
-        image = markdown_image("Leads per status", compact_stacked_bars(columns, STATUS_ORDER))
-        text = f"{image}\n\n{columns[0][0]} → {columns[-1][0]}, tallest {top} leads  \n{legend}"
+    text = "_no leads yet_"
+    for days in (MAX_DATES, 21, 14, 10, 7, 5, 3, 2, 1):
+        columns = date_columns(report.status_by_import_date, days)
+        image = markdown_image("Leads per status band", compact_chart(columns))
+        text = f"{image}  \n{compact_legend(columns)}; full chart: chart_leads_by_status"
         if len(text) < INLINE_MARKDOWN_LIMIT:
-            break
-    return text
+            return text
+    return "_see chart_leads_by_status_"
 
 
 def chart_with_axes_section(report: FunnelReport) -> str:
-    """The same chart with axes, labels and legend drawn in (opens with "[Show Markdown]")."""
-    columns = [
-        (day.strftime("%m-%d"), report.status_by_import_date[day])
-        for day in sorted(report.status_by_import_date)[-MAX_DATES:]
-    ]
+    """Every status per import date, dated axis and legend (opens with "[Show Markdown]")."""
+    columns = date_columns(report.status_by_import_date, MAX_DATES)
     if not columns:
         return "_no leads yet_"
-    png = stacked_bar_chart("leads per status and import date", columns, STATUS_ORDER)
-    return markdown_image("Leads per status and import date, with axes", png)
+    png = status_chart(columns, STATUS_ORDER, "Leads per status and import date")
+    return markdown_image("Leads per status and import date", png)
 
 
 def status_by_date_section(report: FunnelReport) -> str:
@@ -101,18 +78,20 @@ def status_by_date_section(report: FunnelReport) -> str:
 
 
 def status_counts_section(counts: dict[str, int]) -> str:
+    """Leads per status with their share of all leads (bars on a 0–100 % scale)."""
     if not counts:
         return "_no leads created in the period_"
-    top = max(counts.values())
+    total = sum(counts.values())
     ordered = sorted(counts.items(), key=lambda kv: [*STATUS_ORDER, kv[0]].index(kv[0]))
-    return table(["status", "leads", ""], [(s, n, unicode_bar(n, top)) for s, n in ordered])
+    rows = [(s, n, _pct(n / total), share_bar(n / total, 10)) for s, n in ordered if n]
+    return table(["status", "leads", "share", "0–100 %"], rows)
 
 
 def conversion_section(groups: list[GroupConversion], label: str, limit: int | None) -> str:
+    """Leads, inscribed, enrolled and conversion per group; bars on a 0–100 % scale."""
     if not groups:
         return "_no leads created in the period_"
     shown = groups[:limit] if limit else groups
-    top = max(group.conversion for group in shown) or 1.0
     rows = [
         (
             g.name,
@@ -120,11 +99,11 @@ def conversion_section(groups: list[GroupConversion], label: str, limit: int | N
             g.inscribed,
             g.enrolled,
             _pct(g.conversion),
-            unicode_bar(g.conversion, top),
+            share_bar(g.conversion, 10),
         )
         for g in shown
     ]
-    text = table([label, "leads", "inscribed", "enrolled", "conversion", ""], rows)
+    text = table([label, "leads", "inscribed", "enrolled", "conversion", "0–100 %"], rows)
     if limit and len(groups) > limit:
         text += f"\n\n_{len(groups) - limit} more; the full list is in the database._"
     return text
@@ -134,7 +113,6 @@ def volume_section(report: FunnelReport) -> str:
     volumes = report.daily_volume[-MAX_DATES:]
     if not volumes:
         return "_no export imported yet_"
-    top = max(v.rows_in for v in volumes) or 1
     hours = report.hours_to_registration
     rows = [
         (
@@ -145,50 +123,38 @@ def volume_section(report: FunnelReport) -> str:
             v.sent,
             v.accepted,
             _duration(hours.get(v.import_date)),
-            unicode_bar(v.rows_in, top, 16),
         )
         for v in reversed(volumes)
     ]
-    headers = [
-        "import date",
-        "rows exported",
-        "imported",
-        "rejected",
-        "sent to Kroton",
-        "accepted",
-        "median time to registration",
-        "",
-    ]
+    headers = ["date", "rows", "imported", "rejected", "sent", "accepted", "to registration"]
     return table(headers, rows)
 
 
 def summary_section(report: FunnelReport) -> str:
+    """Three headline figures, each with what it is made of (two narrow columns)."""
     rows = [
         (
             "registration success rate",
-            _pct(report.success_rate),
-            f"{report.accepted} accepted of {report.decided} decided",
+            f"{_pct(report.success_rate)} ({report.accepted} of {report.decided} sent)",
         ),
         (
             "median import → registration",
             _duration(report.median_hours_to_registration),
-            "created_at → registered_at",
         ),
         (
             "retry rate",
-            _pct(report.retry_rate),
-            f"{report.leads_retried} of {report.leads_total} leads needed another try",
+            f"{_pct(report.retry_rate)} ({report.leads_retried} of {report.leads_total})",
         ),
     ]
-    return table(["figure", "value", "from"], rows)
+    return table(["figure", "value"], rows)
 
 
 def report_markdown(report: FunnelReport) -> dict[str, str]:
     """Every section of the report, keyed by the metadata label shown in the UI."""
     return {
         "summary": summary_section(report),
-        "chart_status_by_import_date": chart_section(report),
-        "chart_with_axes": chart_with_axes_section(report),
+        "chart": chart_section(report),
+        "chart_leads_by_status": chart_with_axes_section(report),
         "status_by_import_date": status_by_date_section(report),
         "status_last_7_days": status_counts_section(report.status_last_7_days),
         "conversion_by_modality_30_days": conversion_section(report.by_modality, "modality", None),

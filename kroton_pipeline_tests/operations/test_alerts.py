@@ -30,9 +30,9 @@ def _condition(active: bool) -> AlertCondition:
 def test_client_counters_are_summed_per_api_from_materialization_metadata() -> None:
     figures = api_figures_from_metadata(
         [
-            {"kroton/kroton.budget_wait_seconds": 40.0, "kroton/kroton.requests_total": 50},
-            {"kroton/kroton.retry_after_wait_seconds": 30.0, "kroton/kroton.retries": 4},
-            {"catalog/catalog.budget_wait_seconds": 1.5, "rows_in": 100, "status/to_sync": 3},
+            {"kroton/budget_wait_seconds": 40.0, "kroton/requests": 50},
+            {"kroton/retry_after_wait_seconds": 30.0, "kroton/retries": 4},
+            {"catalog/budget_wait_seconds": 1.5, "rows_in": 100, "status/to_sync": 3},
         ]
     )
     assert figures["kroton"].wait_seconds == 70.0
@@ -41,21 +41,17 @@ def test_client_counters_are_summed_per_api_from_materialization_metadata() -> N
 
 
 def test_rate_limit_wait_above_the_threshold_is_an_active_alert() -> None:
-    figures = api_figures_from_metadata([{"kroton/kroton.budget_wait_seconds": 61.0}])
+    figures = api_figures_from_metadata([{"kroton/budget_wait_seconds": 61.0}])
     [alert] = rate_limit_alerts(figures, THRESHOLDS)
     assert alert.key == "rate_limit_wait:kroton" and alert.active
-    figures = api_figures_from_metadata([{"kroton/kroton.budget_wait_seconds": 59.0}])
+    figures = api_figures_from_metadata([{"kroton/budget_wait_seconds": 59.0}])
     assert not rate_limit_alerts(figures, THRESHOLDS)[0].active
 
 
 def test_retries_are_judged_only_from_enough_requests() -> None:
-    few = api_figures_from_metadata(
-        [{"kroton/kroton.requests_total": 10, "kroton/kroton.retries": 9}]
-    )
+    few = api_figures_from_metadata([{"kroton/requests": 10, "kroton/retries": 9}])
     assert retry_alerts(few, THRESHOLDS) == []
-    many = api_figures_from_metadata(
-        [{"kroton/kroton.requests_total": 100, "kroton/kroton.retries": 30}]
-    )
+    many = api_figures_from_metadata([{"kroton/requests": 100, "kroton/retries": 30}])
     [alert] = retry_alerts(many, THRESHOLDS)
     assert alert.active and alert.value == 0.3
 

@@ -30,11 +30,11 @@ def test_funnel_report_materializes_tables_chart_and_numbers(engine: Engine, db_
     assert result.success
     [materialization] = result.asset_materializations_for_node("funnel_report")
     metadata = materialization.metadata
-    chart = metadata["chart_status_by_import_date"]
+    chart = metadata["chart"]
     assert isinstance(chart, dg.MarkdownMetadataValue)
-    assert chart.value.startswith("![Leads per status](data:image/png;base64,")
+    assert chart.value.startswith("![Leads per status band](data:image/png;base64,")
     assert len(chart.value) < 1000  # shown inline, not behind "[Show Markdown]"
-    assert metadata["chart_with_axes"].value.startswith("![Leads per status and import date")
+    assert metadata["chart_leads_by_status"].value.startswith("![Leads per status and import")
     for table in (
         "status_by_import_date",
         "status_last_7_days",
@@ -61,4 +61,4 @@ def test_funnel_report_of_an_empty_database(sqlite_url: str) -> None:
         resources=_resources(sqlite_url),
     )
     [materialization] = result.asset_materializations_for_node("funnel_report")
-    assert materialization.metadata["chart_status_by_import_date"].value == "_no leads yet_"
+    assert materialization.metadata["chart"].value == "_no leads yet_"

@@ -128,8 +128,8 @@ def api_calls(config: Calls) -> dg.MaterializeResult:
     """Stands for an asset that called Kroton: publishes the client counters."""
     return dg.MaterializeResult(
         metadata={
-            "kroton/kroton.budget_wait_seconds": config.waited_seconds,
-            "kroton/kroton.requests_total": 10,
+            "kroton/budget_wait_seconds": config.waited_seconds,
+            "kroton/requests": 10,
         }
     )
 

@@ -17,7 +17,7 @@ from kroton_pipeline.timeutil import TIMEZONE
 PIPELINE_ASSETS = {
     # key: (group, partitioned by, parents, pool, checks)
     "subscriptions": (
-        "imports",
+        "lead_intake",
         "import_date",
         [],
         None,
@@ -28,29 +28,35 @@ PIPELINE_ASSETS = {
             "valid_cpfs_only",
         ],
     ),
-    "ibge_names": ("fix_data", None, [], None, []),
+    "ibge_names": ("lead_intake", None, [], None, []),
     "subscription_genders": (
-        "fix_data",
+        "lead_intake",
         "import_date",
         ["ibge_names", "subscriptions"],
         None,
         [],
     ),
     "course_matches": (
-        "sync_courses",
+        "lead_intake",
         "import_date",
         ["subscription_genders"],
         "catalog_api",
         ["to_register_leads_have_two_options"],
     ),
     "registrations": (
-        "register",
+        "kroton_registration",
         "import_date",
         ["course_matches"],
         "kroton_api",
         ["registration_success_rate"],
     ),
-    "follow_up_snapshots": ("checker", "snapshot_date", ["registrations"], "kroton_api", []),
+    "follow_up_snapshots": (
+        "kroton_follow_up",
+        "snapshot_date",
+        ["registrations"],
+        "kroton_api",
+        [],
+    ),
 }
 PIPELINE_JOBS = {
     "import_leads": ["subscriptions"],

@@ -50,20 +50,26 @@ def test_reimport_of_the_same_date_is_idempotent(db_pipeline: Pipeline) -> None:
     assert db_pipeline.history() == history
 
 
-def test_day_without_an_export_fails_naming_the_date_and_imports_nothing(
-    pipeline: Pipeline,
-) -> None:
+def test_day_without_an_export_fails_alone_naming_the_date(pipeline: Pipeline) -> None:
     missing, present = past_days(2)
-    pipeline.export(present, size=10, seed=32)
+    frame = pipeline.export(present, size=10, seed=32)
 
     single = pipeline.run("import_leads", missing, raise_on_error=False)
     assert not single.success
     assert missing.isoformat() in _failure(single)
-    # In a backfill of both dates, the missing one stops the run before anything is written.
+    assert _counts(pipeline) == (0, 0)
+    # In a backfill of both dates, the missing one fails; the other is imported and
+    # materialized with its own figures.
     ranged = pipeline.run_range("import_leads", missing, present, raise_on_error=False)
     assert not ranged.success
     assert missing.isoformat() in _failure(ranged)
-    assert _counts(pipeline) == (0, 0)
+    assert sum(_counts(pipeline)) == len(frame)
+    materialized = {
+        event.partition: event.step_materialization_data.materialization.metadata
+        for event in ranged.get_asset_materialization_events()
+    }
+    assert list(materialized) == [present.isoformat()]
+    assert materialized[present.isoformat()]["rows_in"].value == len(frame)
 
 
 def test_missing_required_column_fails_naming_it(pipeline: Pipeline) -> None:

@@ -142,10 +142,21 @@ def test_dry_run_posts_nothing_changes_no_status_and_shows_masked_payloads(
     assert pipeline.requests("register") == []
     assert pipeline.subscriptions() == before
     assert pipeline.history() == history
-    metadata = _metadata(result)
-    assert metadata["dry_run"] is True
-    shown = metadata["dry_run_payloads"]
-    assert shown["count"] == metadata["leads_to_register"] - metadata["found_at_kroton"] > 0
+    # Visibly a dry run: an observation labelled "would", no materialization, no check.
+    assert result.get_asset_materialization_events() == []
+    assert result.get_asset_check_evaluations() == []
+    [observation] = result.get_asset_observation_events()
+    metadata = {
+        key: value.value
+        for key, value in observation.asset_observation_data.asset_observation.metadata.items()
+    }
+    assert "Dry run" in metadata["dry_run"]
+    shown = metadata["would_post_payloads"]
+    assert shown["count"] == metadata["would_post"]
+    assert metadata["would_post"] == (
+        metadata["would_check"] - metadata["would_follow_existing_inscription"]
+    )
+    assert metadata["would_post"] > 0
     text = json.dumps(metadata, default=str)
     for lead in before:
         assert lead["cpf"] not in text and lead["email"] not in text
@@ -242,3 +253,31 @@ def test_dry_run_step_never_reaches_the_client_even_one_that_would_send(
     result = register_leads(pipeline.engine, client, day, BusinessRules(), "dry", dry_run=True)
     assert result.dry_run_payloads
     assert pipeline.requests("register") == []
+
+
+def test_a_ranged_run_gives_each_date_its_own_figures_and_check(pipeline: Pipeline) -> None:
+    days = past_days(3)
+    for number, day in enumerate(days):
+        pipeline.export(day, size=8 + 4 * number, seed=60 + number)
+    pipeline.prepare(*days)
+
+    result = pipeline.run_range("register", days[0], days[-1])
+
+    per_date = {
+        event.partition: {
+            key: value.value
+            for key, value in event.step_materialization_data.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+    assert sorted(per_date) == [day.isoformat() for day in days]
+    subscriptions = pipeline.subscriptions()
+    for day in days:
+        leads = [s for s in subscriptions if s["import_date"] == day]
+        figures = per_date[day.isoformat()]
+        assert figures["leads"] == len(leads)
+        assert figures["posted"] == sum(1 for s in leads if s["sent_at"] is not None)
+        assert "kroton/kroton.requests_total" not in figures
+        assert figures["kroton/requests"] > 0
+    checks = {c.partition: c for c in result.get_asset_check_evaluations()}
+    assert set(checks) == {day.isoformat() for day in days}

@@ -1,4 +1,7 @@
-"""Daily partitions in São Paulo time: one per import date, one per follow-up snapshot date."""
+"""Daily partitions in São Paulo time: one per import date, one per follow-up snapshot date.
+
+They start at ``KROTON_FIRST_IMPORT_DATE`` (settings), the day the pipeline went live.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ from datetime import date
 
 import dagster as dg
 
+from kroton_pipeline.settings import first_import_date
 from kroton_pipeline.timeutil import TIMEZONE
 
-FIRST_IMPORT_DATE = "2026-01-01"
+FIRST_IMPORT_DATE = first_import_date()
 
 # end_offset=1: today's partition exists, since today's export lands today.
 import_date_partitions = dg.DailyPartitionsDefinition(
@@ -19,8 +23,10 @@ snapshot_date_partitions = dg.DailyPartitionsDefinition(
 )
 
 
-# A backfill of a range of import dates runs as one run; each asset loops over the days.
+# A backfill of a range of dates runs as one run; each asset loops over the days and
+# records every day on its own partition (defs/common/per_date.py).
 import_backfill_policy = dg.BackfillPolicy.single_run()
+snapshot_backfill_policy = dg.BackfillPolicy.single_run()
 
 
 def partition_date(context: dg.AssetExecutionContext) -> date:

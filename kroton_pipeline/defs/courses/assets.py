@@ -1,6 +1,7 @@
 """syncCourses: the ``course_matches`` asset."""
 
-from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import func, select
@@ -8,9 +9,10 @@ from sqlalchemy import func, select
 from kroton_pipeline.clients.resources import CatalogResource
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.defs.common.metadata import (
+    api_counters,
     api_metadata,
     counts_table,
-    masked_sample,
+    numbers,
     status_counts,
     status_metadata,
 )
@@ -19,8 +21,10 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
+from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.steps.match_courses import SearchOncePerRun, match_courses
 from kroton_pipeline.timeutil import today_in_sao_paulo
@@ -36,7 +40,7 @@ TWO_OPTIONS_CHECK = dg.AssetCheckSpec(
     partitions_def=import_date_partitions,
     backfill_policy=import_backfill_policy,
     deps=["subscription_genders"],
-    group_name="sync_courses",
+    group_name=LEAD_INTAKE,
     kinds={"python", "elasticsearch", "sql"},
     owners=["team:integrations"],
     pool="catalog_api",
@@ -50,14 +54,16 @@ TWO_OPTIONS_CHECK = dg.AssetCheckSpec(
 )
 def course_matches(
     context: dg.AssetExecutionContext, database: DatabaseResource, catalog: CatalogResource
-) -> dg.MaterializeResult:
+) -> Iterator[Any]:
     engine = database.get_engine()
-    dates = partition_dates(context)
     client = catalog.get_client()
     searcher = SearchOncePerRun(client)  # a backfill's dates share their searches
     progress = ProgressReporter(context.log)
-    results = [
-        match_courses(
+    records: dict[str, DateRecord] = {}
+    for day in partition_dates(context):
+        before = api_counters(client.counters.as_metadata())
+        searches_before = len(searcher.answers)
+        result = match_courses(
             engine,
             searcher,
             day,
@@ -65,44 +71,49 @@ def course_matches(
             context.run.run_id,
             progress=lambda done, total, day=day: progress(f"searches {day}", done, total),
         )
-        for day in dates
-    ]
-    errors: Counter[str] = Counter()
-    for result in results:
-        errors.update(result.errors_by_kind)
-    leads = sum(r.leads for r in results)
+        after = api_counters(client.counters.as_metadata())
+        figures = {
+            "leads_searched": result.leads,
+            "distinct_searches": len(searcher.answers) - searches_before,
+            "to_register": result.to_register,
+            "empty_course": result.empty_course,
+            "course_failed": result.course_failed,
+            "waiting_for_fix_data": result.waiting_for_gender,
+        }
+        missing = _without_two_options(engine, day)
+        records[day.isoformat()] = DateRecord(
+            metadata={
+                **numbers({k: v for k, v in figures.items() if v or k == "leads_searched"}),
+                "errors": counts_table("error", dict(result.errors_by_kind)),
+                "duration_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+                **api_metadata("catalog", before, after, result.leads),
+                **status_metadata(status_counts(engine, [day])),
+            },
+            checks=[
+                dg.AssetCheckResult(
+                    check_name=TWO_OPTIONS_CHECK.name,
+                    passed=missing == 0,
+                    metadata={"to_register_without_two_options": missing},
+                )
+            ],
+        )
+    yield from materialize_per_date(context, records)
+
+
+def _without_two_options(engine: Any, day: Any) -> int:
+    """to_register leads of ``day`` that do not have exactly two course options."""
     with engine.connect() as conn:
-        missing = conn.execute(
-            select(func.count())
-            .select_from(Subscription)
-            .where(
-                Subscription.import_date.in_(dates),
-                Subscription.status == Status.TO_REGISTER.value,
+        return int(
+            conn.execute(
                 select(func.count())
-                .where(CourseOption.subscription_id == Subscription.id)
-                .scalar_subquery()
-                != 2,
-            )
-        ).scalar_one()
-    return dg.MaterializeResult(
-        metadata={
-            "leads_searched": leads,
-            "waiting_for_fix_data": sum(r.waiting_for_gender for r in results),
-            "distinct_searches": len(searcher.answers),
-            "to_register": sum(r.to_register for r in results),
-            "empty_course": sum(r.empty_course for r in results),
-            "course_failed": sum(r.course_failed for r in results),
-            "errors": counts_table("error", dict(errors)),
-            "duration_seconds": round(sum(r.seconds for r in results), 3),
-            **api_metadata(client.counters.as_metadata(), leads, "catalog"),
-            **status_metadata(status_counts(engine, dates)),
-            "sample": masked_sample(engine, dates),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=TWO_OPTIONS_CHECK.name,
-                passed=missing == 0,
-                metadata={"to_register_without_two_options": int(missing)},
-            )
-        ],
-    )
+                .select_from(Subscription)
+                .where(
+                    Subscription.import_date == day,
+                    Subscription.status == Status.TO_REGISTER.value,
+                    select(func.count())
+                    .where(CourseOption.subscription_id == Subscription.id)
+                    .scalar_subquery()
+                    != 2,
+                )
+            ).scalar_one()
+        )

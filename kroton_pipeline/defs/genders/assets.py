@@ -1,17 +1,25 @@
 """fixData: the IBGE ``names`` table and the gender fill of each import date."""
 
-from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
 from kroton_pipeline.data.names import load_names, names_loaded
-from kroton_pipeline.defs.common.metadata import counts_table, status_counts, status_metadata
+from kroton_pipeline.defs.common.metadata import (
+    counts_table,
+    numbers,
+    status_counts,
+    status_metadata,
+)
 from kroton_pipeline.defs.common.partitions import (
     import_backfill_policy,
     import_date_partitions,
     partition_dates,
 )
+from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.steps.fill_genders import fill_genders
 from kroton_pipeline.timeutil import utcnow
 
@@ -20,7 +28,7 @@ NAMES_LOADED_THRESHOLD = 1000
 
 
 @dg.asset(
-    group_name="fix_data",
+    group_name=LEAD_INTAKE,
     kinds={"python", "sql"},
     owners=["team:integrations"],
     description=(
@@ -39,7 +47,7 @@ def ibge_names(database: DatabaseResource) -> dg.MaterializeResult:
     partitions_def=import_date_partitions,
     backfill_policy=import_backfill_policy,
     deps=["subscriptions", "ibge_names"],
-    group_name="fix_data",
+    group_name=LEAD_INTAKE,
     kinds={"python", "sql"},
     owners=["team:integrations"],
     description=(
@@ -50,28 +58,29 @@ def ibge_names(database: DatabaseResource) -> dg.MaterializeResult:
 )
 def subscription_genders(
     context: dg.AssetExecutionContext, database: DatabaseResource, rules: RulesResource
-) -> dg.MaterializeResult:
+) -> Iterator[Any]:
     engine = database.get_engine()
     with engine.connect() as conn:
         loaded = names_loaded(conn)
     if loaded < NAMES_LOADED_THRESHOLD:
         context.log.info("names table empty: loading the IBGE census names first")
         load_names(engine)
-    dates = partition_dates(context)
-    results = [
-        fill_genders(engine, day, rules.rules.gender_min_ratio, context.run.run_id, utcnow())
-        for day in dates
-    ]
-    sources: Counter[str] = Counter()
-    for result in results:
-        sources.update(result.sources)
-    return dg.MaterializeResult(
-        metadata={
-            "filled_from_subscriptions": sum(r.from_subscriptions for r in results),
-            "filled_from_ibge": sum(r.from_ibge for r in results),
-            "left_unknown": sum(r.unknown for r in results),
-            "register_failed_gender_unknown": sum(r.sent_to_register_failed for r in results),
-            "gender_sources": counts_table("source", dict(sources)),
-            **status_metadata(status_counts(engine, dates)),
+    records: dict[str, DateRecord] = {}
+    for day in partition_dates(context):
+        result = fill_genders(
+            engine, day, rules.rules.gender_min_ratio, context.run.run_id, utcnow()
+        )
+        figures = {
+            "filled_from_subscriptions": result.from_subscriptions,
+            "filled_from_ibge": result.from_ibge,
+            "left_unknown": result.unknown,
+            "register_failed_gender_unknown": result.sent_to_register_failed,
         }
-    )
+        records[day.isoformat()] = DateRecord(
+            metadata={
+                **numbers(figures),
+                "gender_sources": counts_table("source", dict(result.sources)),
+                **status_metadata(status_counts(engine, [day])),
+            }
+        )
+    yield from materialize_per_date(context, records)

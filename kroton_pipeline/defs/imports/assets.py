@@ -1,7 +1,8 @@
 """The ``subscriptions`` asset: one import date's Databricks export in the database."""
 
-from collections import Counter
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import Engine, func, select
@@ -9,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from kroton_pipeline.db.models import LeadRejection, Subscription
 from kroton_pipeline.defs.common.metadata import (
     counts_table,
-    masked_sample,
+    numbers,
     status_counts,
     status_metadata,
 )
@@ -18,7 +19,9 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
+from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource, RulesResource
+from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.domain.cpf import is_valid_cpf
 from kroton_pipeline.domain.leads import MissingColumnsError
 from kroton_pipeline.domain.statuses import Status
@@ -54,7 +57,7 @@ CHECKS = [
 @dg.asset(
     partitions_def=import_date_partitions,
     backfill_policy=import_backfill_policy,
-    group_name="imports",
+    group_name=LEAD_INTAKE,
     kinds={"python", "pandas", "sql"},
     owners=["team:integrations"],
     check_specs=CHECKS,
@@ -62,7 +65,8 @@ CHECKS = [
         "Leads of one import date: the day's Databricks export read from the landing "
         "location, normalised and validated, upserted by CPF (status to_sync). Rows that "
         "cannot become a subscription are kept in lead_rejections with a reason code. A day "
-        "without an export fails with a clear message instead of importing nothing."
+        "without an export fails with a clear message instead of importing nothing; in a "
+        "backfill, the other days are imported and materialized."
     ),
 )
 def subscriptions(
@@ -70,54 +74,56 @@ def subscriptions(
     database: DatabaseResource,
     landing: LandingResource,
     rules: RulesResource,
-) -> dg.MaterializeResult:
+) -> Iterator[Any]:
     engine = database.get_engine()
     exports = {day: find_export(landing.url, day) for day in partition_dates(context)}
     missing = [day.isoformat() for day, export in exports.items() if export is None]
-    if missing:
-        # Checked before anything is written: a backfill never half-imports its range.
-        raise dg.Failure(
+    records: dict[str, DateRecord] = {}
+    failure: dg.Failure | None = None
+    for day, export in exports.items():
+        if export is None:
+            continue
+        try:
+            result = import_export(engine, export, rules.rules, context.run.run_id)
+        except (MissingColumnsError, ExportUnreadable) as exc:
+            failure = dg.Failure(
+                description=f"{export.name}: {exc}. Nothing of this file was imported."
+            )
+            break
+        records[day.isoformat()] = _date_record(engine, result)
+    if missing and failure is None:
+        # A date without its export fails alone: the others are imported and materialized.
+        failure = dg.Failure(
             description=f"No export for {', '.join(missing)} in the landing location "
-            "(expected leads_YYYY-MM-DD.csv or .parquet); nothing was imported.",
+            "(expected leads_YYYY-MM-DD.csv or .parquet); nothing was imported for "
+            f"{'it' if len(missing) == 1 else 'them'}.",
             metadata={"missing_dates": ", ".join(missing)},
         )
-    results: list[ImportResult] = []
-    for export in exports.values():
-        assert export is not None
-        try:
-            results.append(import_export(engine, export, rules.rules, context.run.run_id))
-        except (MissingColumnsError, ExportUnreadable) as exc:
-            raise dg.Failure(
-                description=f"{export.name}: {exc}. Nothing of this file was imported."
-            ) from exc
+    yield from materialize_per_date(context, records, failure)
 
-    dates = [result.import_date for result in results]
-    invalid_cpfs, duplicates, unknown_status = _integrity(engine, dates)
-    rows_in = sum(result.rows_in for result in results)
-    imported = sum(result.imported for result in results)
-    rejected = sum(result.rejected for result in results)
-    by_reason: Counter[str] = Counter()
-    for result in results:
-        by_reason.update(result.rejections_by_reason)
-    metadata: dict[str, object] = {
-        "files": ", ".join(result.file_name for result in results),
-        "rows_in": rows_in,
-        "imported": imported,
-        "created": sum(result.created for result in results),
-        "updated": sum(result.updated for result in results),
-        "rejected": rejected,
-        "address_defaulted": sum(result.address_defaulted for result in results),
-        "rejections_by_reason": counts_table("reason", dict(by_reason)),
-        "duration_seconds": round(sum(result.seconds for result in results), 3),
-        **status_metadata(status_counts(engine, dates)),
-        "sample": masked_sample(engine, dates),
+
+def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
+    """One import date's figures and check results."""
+    invalid_cpfs, duplicates, unknown_status = _integrity(engine, [result.import_date])
+    figures = {
+        "rows_in": result.rows_in,
+        "imported": result.imported,
+        "created": result.created,
+        "updated": result.updated,
+        "rejected": result.rejected,
+        "address_defaulted": result.address_defaulted,
     }
-    if len(results) == 1:
-        metadata["sha256"] = results[0].sha256
-    return dg.MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            rows_balance_check(engine, results),
+    return DateRecord(
+        metadata={
+            "file": result.file_name,
+            "sha256": result.sha256,
+            **numbers(figures),
+            "rejections_by_reason": counts_table("reason", dict(result.rejections_by_reason)),
+            "duration_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+            **status_metadata(status_counts(engine, [result.import_date])),
+        },
+        checks=[
+            rows_balance_check(engine, [result]),
             dg.AssetCheckResult(
                 check_name="valid_cpfs_only",
                 passed=invalid_cpfs == 0,

@@ -9,6 +9,7 @@ import dagster as dg
 
 from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
 from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.defs.common.stages import REPORTING
 from kroton_pipeline.health import (
     CheckOutcome,
     check_client,
@@ -33,7 +34,7 @@ HEALTH_CHECKS = [
 
 
 @dg.asset(
-    group_name="operations",
+    group_name=REPORTING,
     kinds={"python", "kroton"},
     owners=["team:integrations"],
     check_specs=HEALTH_CHECKS,

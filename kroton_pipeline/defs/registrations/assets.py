@@ -1,15 +1,17 @@
 """checker-before-register + register: the ``registrations`` asset."""
 
-from collections import Counter
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
 from kroton_pipeline.clients.resources import KrotonResource
 from kroton_pipeline.defs.common.metadata import (
+    api_counters,
     api_metadata,
     counts_table,
-    masked_sample,
+    numbers,
     status_counts,
     status_metadata,
 )
@@ -18,20 +20,25 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
+from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date, observe_per_date
+from kroton_pipeline.defs.common.problems import outcomes_metadata, problems_metadata, run_outcomes
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.stages import REGISTRATION
 from kroton_pipeline.defs.registrations.success_rate import success_rate_check
 from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
 from kroton_pipeline.domain.masking import mask_payload
+from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.steps.budget_demand import waiting_to_be_sent
-from kroton_pipeline.steps.register_leads import register_leads
+from kroton_pipeline.steps.register_leads import RegistrationResult, register_leads
 
 SUCCESS_RATE_CHECK = dg.AssetCheckSpec(
     "registration_success_rate",
     asset="registrations",
     description=(
         "Share of the partition's sent leads that Kroton accepted (registered, awaiting, "
-        "enrolled, dropped) — warns below the configured threshold (default 90%)."
+        "enrolled, dropped) — warns below the configured threshold (default 90%). Not "
+        "evaluated for a date none of whose leads reached Kroton, nor by a dry run."
     ),
 )
 
@@ -50,16 +57,20 @@ class RegistrationConfig(dg.Config):
     partitions_def=import_date_partitions,
     backfill_policy=import_backfill_policy,
     deps=["course_matches"],
-    group_name="register",
+    group_name=REGISTRATION,
     kinds={"python", "kroton", "sql"},
     owners=["team:integrations"],
     pool="kroton_api",
     check_specs=[SUCCESS_RATE_CHECK],
+    # A dry run observes instead of materializing (it changes nothing).
+    output_required=False,
     description=(
         "Leads of the import date registered in Kroton's entrance exam. Each CPF is looked up "
         "first (an existing inscription is followed, never registered again); then the lead is "
         "marked, sent and recorded. Unknown outcomes are reconciled by CPF look-up; pending "
-        "inscriptions are polled. Stops where it was killed and resumes on the next run."
+        "inscriptions are polled. Stops where it was killed and resumes on the next run. "
+        "Each import date shows its own figures and a `problems` table (status, reason, id, "
+        "masked CPF); a dry run records an observation, never a materialization."
     ),
 )
 def registrations(
@@ -68,16 +79,20 @@ def registrations(
     database: DatabaseResource,
     kroton: KrotonResource,
     rules: RulesResource,
-) -> dg.MaterializeResult:
+) -> Iterator[Any]:
     engine = database.get_engine()
-    dates = partition_dates(context)
     client = kroton.get_client()
     # Either switch sends nothing: the resource's (deployment-wide) or this run's config.
     client.dry_run = client.dry_run or config.dry_run
     dry_run = client.dry_run
     progress = ProgressReporter(context.log)
-    results = [
-        register_leads(
+    plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
+    threshold = rules.rules.success_rate_threshold
+    records: dict[str, DateRecord] = {}
+    observed: dict[str, dict[str, Any]] = {}
+    for day in partition_dates(context):
+        before = api_counters(client.counters.as_metadata())
+        result = register_leads(
             engine,
             client,
             day,
@@ -85,51 +100,86 @@ def registrations(
             context.run.run_id,
             dry_run=dry_run,
             poll_after=timedelta(minutes=config.poll_after_minutes),
-            progress=progress,
+            progress=progress.for_date(day),
             claim_ttl_seconds=database.claim_ttl_seconds,
         )
-        for day in dates
-    ]
-    outcomes: Counter[str] = Counter()
-    for result in results:
-        outcomes.update(result.outcomes)
-    leads = sum(r.leads for r in results)
-    payloads = [payload for r in results for payload in r.dry_run_payloads]
-    metadata: dict[str, object] = {
-        "dry_run": dry_run,
-        "leads_to_register": leads,
-        "found_at_kroton": sum(r.found_at_kroton for r in results),
-        "posted": sum(r.posted for r in results),
-        "unknown_outcomes": sum(r.unknown_outcomes for r in results),
-        "reconciled": sum(r.reconciled for r in results),
-        "transient_failures": sum(r.transient_failures for r in results),
-        "held_by_another_run": sum(r.claimed_elsewhere for r in results),
-        "pending_polled": sum(r.polled for r in results),
-        "pending_resolved": sum(r.resolved_pending for r in results),
-        "outcomes": counts_table("outcome", dict(outcomes)),
-        "duration_seconds": round(sum(r.seconds for r in results), 3),
-        **api_metadata(client.counters.as_metadata(), leads, "kroton"),
-        **status_metadata(status_counts(engine, dates)),
-        "sample": masked_sample(engine, dates),
-    }
-    if dry_run:
-        metadata["dry_run_payloads"] = dg.MetadataValue.json(
-            {"count": len(payloads), "first_20_masked": [mask_payload(p) for p in payloads[:20]]}
+        after = api_counters(client.counters.as_metadata())
+        if dry_run:
+            observed[day.isoformat()] = {
+                **_dry_run_metadata(result),
+                **api_metadata("kroton", before, after, 0),
+            }
+            continue
+        check = success_rate_check(engine, [day], threshold)
+        records[day.isoformat()] = DateRecord(
+            metadata={
+                **_date_metadata(engine, context.run.run_id, day, result),
+                **api_metadata("kroton", before, after, result.leads),
+                **_budget_metadata(engine, plan),
+            },
+            checks=[check] if check else [],
         )
-    plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
+    if dry_run:
+        yield from observe_per_date(context, observed)
+    else:
+        yield from materialize_per_date(context, records)
+
+
+def _date_metadata(
+    engine: Any, run_id: str, day: date, result: RegistrationResult
+) -> dict[str, Any]:
+    """One import date's figures: what the pass did, what changed, what went wrong."""
+    done = {
+        "leads_to_register": result.leads,
+        "found_at_kroton": result.found_at_kroton,
+        "posted": result.posted,
+    }
+    # Figures of rarer events only when they happened.
+    rarer = {
+        "unknown_outcomes": result.unknown_outcomes,
+        "reconciled": result.reconciled,
+        "transient_failures": result.transient_failures,
+        "held_by_another_run": result.claimed_elsewhere,
+        "claims_lost": result.claims_lost,
+        "pending_polled": result.polled,
+        "pending_resolved": result.resolved_pending,
+    }
+    return {
+        **numbers(done),
+        **numbers({key: value for key, value in rarer.items() if value}),
+        **outcomes_metadata(run_outcomes(engine, run_id, day)),
+        **problems_metadata(engine, day),
+        **status_metadata(status_counts(engine, [day])),
+        "duration_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+    }
+
+
+def _dry_run_metadata(result: RegistrationResult) -> dict[str, Any]:
+    """What a real run would have done for the date: every label says "would"."""
+    payloads = result.dry_run_payloads
+    return {
+        "dry_run": dg.MetadataValue.md(
+            "**Dry run**: nothing was sent to Kroton and no status changed. The figures "
+            "below say what a real run would do (the CPF pre-checks were made)."
+        ),
+        "would_check": dg.MetadataValue.int(result.leads),
+        "would_follow_existing_inscription": dg.MetadataValue.int(result.found_at_kroton),
+        "would_post": dg.MetadataValue.int(len(payloads)),
+        "would_fail": dg.MetadataValue.int(result.outcomes.get(Status.REGISTER_FAILED.value, 0)),
+        "would_become": counts_table("would become", result.outcomes, "_no change_"),
+        "would_post_payloads": dg.MetadataValue.json(
+            {"count": len(payloads), "first_20_masked": [mask_payload(p) for p in payloads[:20]]}
+        ),
+    }
+
+
+def _budget_metadata(engine: Any, plan: BudgetPlan) -> dict[str, Any]:
+    """The day's Kroton plan (the same keys as ``follow_up_snapshots``) and the backlog."""
     backlog = waiting_to_be_sent(engine)
-    metadata.update(
-        {
-            **plan.as_metadata(),
-            "budget/registration_spent_this_run": client.counters.total_requests,
-            "forecast/backlog_to_send": backlog,
-            "forecast/days_to_send_backlog": dg.MetadataValue.float(
-                days_to_clear_backlog(backlog, plan)
-            ),
-        }
-    )
-    threshold = rules.rules.success_rate_threshold
-    return dg.MaterializeResult(
-        metadata=metadata,
-        check_results=[success_rate_check(engine, dates, threshold)],
-    )
+    return {
+        **numbers(plan.as_metadata()),
+        "forecast/backlog_to_send": dg.MetadataValue.int(backlog),
+        "forecast/days_to_send_backlog": dg.MetadataValue.float(
+            days_to_clear_backlog(backlog, plan)
+        ),
+    }

@@ -13,11 +13,15 @@ from kroton_pipeline.reporting.success_rate import registration_success
 
 def success_rate_check(
     engine: Engine, dates: Sequence[date], threshold: float
-) -> dg.AssetCheckResult:
-    """Share of the dates' sent leads that Kroton accepted; warns below ``threshold``."""
+) -> dg.AssetCheckResult | None:
+    """Share of the dates' sent leads that Kroton accepted, warning below ``threshold``;
+    None when no lead of theirs reached Kroton (a rate of nothing passes nothing, so the
+    check is not evaluated)."""
     with engine.connect() as conn:
         figures = registration_success(conn, dates)
-    rate = figures.rate if figures.rate is not None else 1.0
+    if figures.rate is None:
+        return None
+    rate = figures.rate
     return dg.AssetCheckResult(
         check_name="registration_success_rate",
         passed=rate >= threshold,

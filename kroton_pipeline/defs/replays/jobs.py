@@ -3,23 +3,45 @@
 from datetime import date
 
 import dagster as dg
+from pydantic import Field
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.domain.status_reasons import MEANINGS, StatusReason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.steps.replay_failed import replay_register_failed
+
+# The register_failed reasons worth replaying once their cause is fixed, and what fixes it.
+# The job's description and its config schema are written from this one list.
+REPLAYABLE_REASONS: dict[str, str] = {
+    code.value: MEANINGS[code][1]
+    for code in (
+        StatusReason.GENDER_UNKNOWN,
+        StatusReason.INVALID_PAYLOAD,
+        StatusReason.NO_COURSE_OPTIONS,
+        StatusReason.KROTON_REJECTED,
+    )
+}
+REASONS_TEXT = "; ".join(f"`{reason}` ({fix})" for reason, fix in REPLAYABLE_REASONS.items())
 
 
 class ReplayConfig(dg.Config):
     """Which failed leads go back, and how far."""
 
-    import_date: str
-    """The import date (YYYY-MM-DD) whose register_failed leads are replayed."""
-
-    reason_prefix: str | None = None
-    """Only leads whose reason starts with this (e.g. gender_unknown, kroton_rejected)."""
-
-    back_to: str = "to_sync"
-    """to_sync: search courses again and register; to_register: register only."""
+    import_date: str = Field(
+        description="The import date (YYYY-MM-DD) whose register_failed leads are replayed."
+    )
+    reason_prefix: str | None = Field(
+        None,
+        description=(
+            "Only leads whose reason starts with this (empty: every register_failed lead of "
+            f"the date). Reasons: {REASONS_TEXT}. The `problems` table of `registrations` "
+            "shows each lead's reason."
+        ),
+    )
+    back_to: str = Field(
+        "to_sync",
+        description="to_sync: search courses again and register; to_register: register only.",
+    )
 
 
 @dg.op(
@@ -46,8 +68,9 @@ def replay_failed_leads(
 @dg.job(
     name="replay_register_failed",
     description=(
-        "Replay register_failed leads of one import date after their cause is fixed "
-        "(SPEC §5); then run all_jobs or wait for the retry pass."
+        "Replay register_failed leads of one import date after their cause is fixed; then run "
+        "all_jobs or wait for the retry pass. `reason_prefix` picks the leads: "
+        f"{REASONS_TEXT}."
     ),
 )
 def replay_register_failed_job() -> None:

@@ -4,6 +4,7 @@ import dagster as dg
 
 from kroton_pipeline.clients.resources import KrotonResource
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.stages import REPORTING
 from kroton_pipeline.defs.reporting.budget_use import budget_markdown, spent_last_day
 from kroton_pipeline.domain.budget_plan import BudgetPlan
 from kroton_pipeline.reporting.funnel import funnel_report as build_funnel_report
@@ -14,7 +15,7 @@ EVERY_PARTITION = dg.AllPartitionMapping()
 
 
 @dg.asset(
-    group_name="reporting",
+    group_name=REPORTING,
     deps=[
         dg.AssetDep("registrations", partition_mapping=EVERY_PARTITION),
         dg.AssetDep("follow_up_snapshots", partition_mapping=EVERY_PARTITION),
@@ -27,7 +28,8 @@ EVERY_PARTITION = dg.AllPartitionMapping()
         "(7 days) — the source document's three monitoring queries — plus the registration "
         "success rate, median hours from import to registration, daily volume and retry "
         "rate, and the day's Kroton budget planned vs spent. Figures are plotted across "
-        "materializations in the Plots tab."
+        "materializations in the Plots tab. Refreshed after every run that materializes "
+        "registrations or follow_up_snapshots (funnel_refresh_sensor) and at 08:00."
     ),
 )
 def funnel_report(
@@ -49,6 +51,7 @@ def funnel_report(
     plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
     spent = spent_last_day(context.instance)
     metadata["budget_plan"] = dg.MetadataValue.md(budget_markdown(plan, spent))
+    metadata["budget/daily_requests"] = dg.MetadataValue.int(plan.daily_requests)
     for kind, value in spent.items():
         metadata[f"budget/spent_24h/{kind.split()[0]}"] = dg.MetadataValue.int(value)
     context.log.info(
@@ -72,3 +75,33 @@ daily_funnel_report = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every morning at 08:00 (São Paulo), after the 07:00 checker: refresh the report.",
 )
+
+
+WATCHED_ASSETS = ("registrations", "follow_up_snapshots")
+
+
+@dg.sensor(
+    job=refresh_funnel_report,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Keeps funnel_report current: one refresh after new materializations of "
+        "registrations or follow_up_snapshots (registration, retry and checker runs). Its "
+        "first tick only notes where the event log stands, so turning it on launches nothing."
+    ),
+)
+def funnel_refresh_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    latest = 0
+    for asset in WATCHED_ASSETS:
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset)), limit=1
+        ).records
+        if records:
+            latest = max(latest, records[0].storage_id)
+    seen = int(context.cursor) if context.cursor else None
+    if seen is None or latest <= seen:
+        reason = "watching from now on" if seen is None else "no new materialization"
+        return dg.SensorResult(cursor=str(latest), skip_reason=dg.SkipReason(reason))
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"funnel:{latest}")], cursor=str(latest)
+    )

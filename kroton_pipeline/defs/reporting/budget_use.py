@@ -7,7 +7,7 @@ import dagster as dg
 from kroton_pipeline.defs.common.metadata import markdown_table
 from kroton_pipeline.domain.budget_plan import BudgetPlan
 
-REQUESTS_KEY = "kroton/kroton.requests_total"
+REQUESTS_KEY = "kroton/requests"
 # Which part of the plan each asset's Kroton requests belong to.
 WORK_KINDS = {"registrations": "registrations and pre-checks", "follow_up_snapshots": "follow-ups"}
 
