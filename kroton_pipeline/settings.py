@@ -161,6 +161,18 @@ class BusinessRules:
     success_rate_threshold: float = 0.9
     # Share of the daily Kroton budget the follow-up may use; registrations come first.
     follow_up_share: float = 0.3
+    # The pre-check: an inscription older than this belongs to an earlier intake cycle.
+    precheck_stale_days: int = 365
+    # Tracking (domain.tracking): followed until the inscription window closes plus a grace,
+    # or for a horizon when no window is known; never more than max_interval days unseen.
+    tracking_grace_days: int = 60
+    tracking_horizon_days: int = 365
+    tracking_max_interval_days: int = 14
+    tracking_classified_interval_days: int = 3
+    # A lead whose gender stays unknown (NI): "hold" it (register_failed, gender_unknown), or
+    # "send" it with gender_unknown_send_as (Kroton accepts only M or F).
+    gender_unknown_policy: str = "hold"
+    gender_unknown_send_as: str = "F"
 
 
 @dataclass(frozen=True)
@@ -187,10 +199,14 @@ class Settings:
     captacao_email: str = field(repr=False)
     captacao_password: str = field(repr=False)
     catalog_api_key: str = field(repr=False)
-    catalog_auth_scheme: Literal["apiKey", "Bearer"] = "apiKey"
+    # "none": the middleware wants no Authorization header (the design document notes
+    # production once needed none).
+    catalog_auth_scheme: Literal["apiKey", "Bearer", "none"] = "apiKey"
     # Route the three CPF look-ups through the Captação API instead of the main API.
     lookups_via_captacao: bool = False
     slack_bot_token: str | None = field(default=None, repr=False)
+    # The design document's way: an incoming webhook (its URL is the secret).
+    slack_webhook_url: str | None = field(default=None, repr=False)
     slack_channel: str | None = None
     kroton_budget: RateBudget = RateBudget()
     catalog_budget: RateBudget = RateBudget()
@@ -220,7 +236,8 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_channel)
+        """Slack is on with an incoming webhook, or with a bot token and a channel."""
+        return bool(self.slack_webhook_url or (self.slack_bot_token and self.slack_channel))
 
     @property
     def is_sandbox(self) -> bool:
@@ -334,6 +351,12 @@ def load_api_format(environ: Mapping[str, str] | None = None) -> KrotonApiFormat
 def load_rules(environ: Mapping[str, str], api_format: KrotonApiFormat) -> BusinessRules:
     """Business rules from the environment (payload extras default on in the v5 dialect)."""
     defaults = BusinessRules()
+    policy = (_get(environ, "KROTON_GENDER_UNKNOWN_POLICY") or "hold").lower()
+    if policy not in ("hold", "send"):
+        raise SettingsError("KROTON_GENDER_UNKNOWN_POLICY must be hold or send")
+    send_as = (_get(environ, "KROTON_GENDER_UNKNOWN_SEND_AS") or "F").upper()
+    if send_as not in ("M", "F"):
+        raise SettingsError("KROTON_GENDER_UNKNOWN_SEND_AS must be M or F")
     year = _get(environ, "KROTON_PAYLOAD_COMPLETION_YEAR")
     if year is not None and not (year.isdigit() and 1950 <= int(year) <= 2100):
         raise SettingsError("KROTON_PAYLOAD_COMPLETION_YEAR must be a year, e.g. 2017")
@@ -352,6 +375,25 @@ def load_rules(environ: Mapping[str, str], api_format: KrotonApiFormat) -> Busin
         neighbourhood_placeholder=_get(environ, "KROTON_PAYLOAD_NEIGHBOURHOOD")
         or defaults.neighbourhood_placeholder,
         completion_year=int(year) if year else 0,
+        precheck_stale_days=int(
+            _number(environ, "KROTON_PRECHECK_STALE_DAYS", defaults.precheck_stale_days, int)
+        ),
+        tracking_grace_days=int(
+            _number(environ, "KROTON_TRACKING_GRACE_DAYS", defaults.tracking_grace_days, int)
+        ),
+        tracking_horizon_days=int(
+            _number(environ, "KROTON_TRACKING_HORIZON_DAYS", defaults.tracking_horizon_days, int)
+        ),
+        tracking_max_interval_days=int(
+            _number(
+                environ,
+                "KROTON_TRACKING_MAX_INTERVAL_DAYS",
+                defaults.tracking_max_interval_days,
+                int,
+            )
+        ),
+        gender_unknown_policy=policy,
+        gender_unknown_send_as=send_as,
     )
 
 
@@ -369,7 +411,12 @@ def missing_credentials(environ: Mapping[str, str] | None = None) -> list[str]:
     environ = os.environ if environ is None else environ
     if get_env(environ) == "sandbox":
         return []
-    return [name for name in REQUIRED_SECRETS if _get(environ, name) is None]
+    no_catalog_key = (_get(environ, "CATALOG_KROTON_AUTH_SCHEME") or "").lower() == "none"
+    return [
+        name
+        for name in REQUIRED_SECRETS
+        if _get(environ, name) is None and not (no_catalog_key and name == "CATALOG_KROTON_API_KEY")
+    ]
 
 
 def first_import_date(environ: Mapping[str, str] | None = None) -> str:
@@ -427,8 +474,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     scheme = _get(environ, "CATALOG_KROTON_AUTH_SCHEME") or (
         "Bearer" if env == "staging" else "apiKey"
     )
-    if scheme not in ("apiKey", "Bearer"):
-        raise SettingsError("CATALOG_KROTON_AUTH_SCHEME must be apiKey or Bearer")
+    if scheme not in ("apiKey", "Bearer", "none"):
+        raise SettingsError("CATALOG_KROTON_AUTH_SCHEME must be apiKey, Bearer or none")
 
     return Settings(
         env=env,
@@ -442,11 +489,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kroton_subscription_key=value("API_KROTON_SUBSCRIPTION"),
         captacao_email=value("API_KROTON_EMAIL"),
         captacao_password=value("API_KROTON_PASSWORD"),
-        catalog_api_key=value("CATALOG_KROTON_API_KEY"),
+        catalog_api_key=(
+            _get(environ, "CATALOG_KROTON_API_KEY") or ""
+            if scheme.lower() == "none"
+            else value("CATALOG_KROTON_API_KEY")
+        ),
         catalog_auth_scheme=scheme,  # type: ignore[arg-type]
         lookups_via_captacao=(_get(environ, "KROTON_LOOKUPS_VIA_CAPTACAO") or "").lower()
         in ("1", "true", "yes"),
         slack_bot_token=_get(environ, "SLACK_BOT_TOKEN"),
+        slack_webhook_url=_get(environ, "SLACK_WEBHOOK_URL"),
         slack_channel=_get(environ, "SLACK_CHANNEL"),
         kroton_budget=RateBudget(
             requests=int(_number(environ, "KROTON_RATE_LIMIT", 100, int)),

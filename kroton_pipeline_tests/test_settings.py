@@ -130,3 +130,19 @@ def test_partitions_start_at_the_configured_first_import_date() -> None:
     assert first_import_date({"KROTON_FIRST_IMPORT_DATE": " 2026-11-02 "}) == "2026-11-02"
     with pytest.raises(SettingsError, match="KROTON_FIRST_IMPORT_DATE"):
         first_import_date({"KROTON_FIRST_IMPORT_DATE": "02/11/2026"})
+
+
+def test_a_catalog_without_auth_needs_no_api_key_even_in_production() -> None:
+    without = {k: v for k, v in STAGING_SECRETS.items() if k != "CATALOG_KROTON_API_KEY"}
+    with pytest.raises(SettingsError, match="CATALOG_KROTON_API_KEY"):
+        load_settings({"KROTON_ENV": "production", **without})
+    settings = load_settings(
+        {"KROTON_ENV": "production", **without, "CATALOG_KROTON_AUTH_SCHEME": "none"}
+    )
+    assert settings.catalog_auth_scheme == "none" and settings.catalog_api_key == ""
+
+
+def test_slack_is_on_with_an_incoming_webhook_as_in_the_design_document() -> None:
+    settings = load_settings({"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"})
+    assert settings.slack_enabled
+    assert "hooks.slack.com" not in repr(settings)

@@ -18,13 +18,14 @@ from kroton_pipeline.clients.models import (
 from kroton_pipeline.clients.rate_limit import LocalRateBudget, RateBudget
 from kroton_pipeline.clients.transport import LogSink, RetryPolicy, build_transport, logger
 
-AuthScheme = Literal["apiKey", "Bearer"]
+AuthScheme = Literal["apiKey", "Bearer", "none"]
 # The design document's middleware endpoint.
 CATALOG_SEARCH_PATH = "/elasticlayer/middleware/oferta/_search"
 
 
 class CatalogClient:
-    """Offer search with ``Authorization: apiKey <key>`` (staging: ``Bearer <key>``).
+    """Offer search with ``Authorization: apiKey <key>`` (staging: ``Bearer <key>``; ``none``:
+    no Authorization header, where the middleware wants none).
 
     A search is a POST but reads only, so it is retried like a GET.
     """
@@ -44,14 +45,14 @@ class CatalogClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        if auth_scheme not in ("apiKey", "Bearer"):
-            raise ValueError("auth_scheme must be apiKey or Bearer")
+        if auth_scheme not in ("apiKey", "Bearer", "none"):
+            raise ValueError("auth_scheme must be apiKey, Bearer or none")
         self.counters = ClientCounters(self.system)
         self.log: LogSink = log or logger
         self._transport = build_transport(
             system=self.system,
             base_url=base_url,
-            headers={"Authorization": f"{auth_scheme} {api_key}"},
+            headers={} if auth_scheme == "none" else {"Authorization": f"{auth_scheme} {api_key}"},
             timeout_seconds=timeout_seconds,
             budget=budget or LocalRateBudget(self.system, 100, 300.0),
             policy=policy,

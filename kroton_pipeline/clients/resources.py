@@ -222,7 +222,7 @@ class CatalogResource(_ApiResource):
     """The catalog middleware's offer search."""
 
     api_key: str
-    auth_scheme: Literal["apiKey", "Bearer"] = "apiKey"
+    auth_scheme: Literal["apiKey", "Bearer", "none"] = "apiKey"
     timeout_seconds: float = Field(30.0, description="Timeout of a search.")
 
     _system = "catalog"

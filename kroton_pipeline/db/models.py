@@ -120,6 +120,9 @@ class Subscription(Base):
     registered_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_check: Mapped[datetime | None] = mapped_column(DateTime)
     next_check_on: Mapped[date | None] = mapped_column(Date)
+    # The end of the offer's inscription window (Kroton's, else the chosen offer's): with a
+    # grace for enrolment, when tracking ends (domain.tracking).
+    intake_ends_on: Mapped[date | None] = mapped_column(Date)
     kroton_subscription_id: Mapped[str | None] = mapped_column(String(64))
     kroton_system: Mapped[str | None] = mapped_column(String(10))
     kroton_classification: Mapped[str | None] = mapped_column(String(40))

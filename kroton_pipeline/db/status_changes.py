@@ -1,4 +1,4 @@
-"""The only writer of ``subscriptions.status`` (SPEC §4, §5).
+"""The only writer of ``subscriptions.status``, and of ``status_history``.
 
 Every change is checked against the state machine (``domain.statuses``) before anything is
 written, recorded in ``status_history`` with the Dagster run id, and written set-based: a
@@ -312,3 +312,37 @@ def transition_where(
                 f"{inserted} and the update touched {updated}: another writer was active"
             )
     return expected
+
+
+def record_event(
+    conn: Connection,
+    subscription_ids: Iterable[int],
+    reason: str,
+    run_id: str | None,
+    now: datetime | None = None,
+) -> int:
+    """A lifecycle event that leaves the status as it is (tracking ended): one
+    ``status_history`` row per subscription with ``from_status = to_status``, and the reason
+    as the subscription's ``status_reason``, so that it is never silent."""
+    ids = list(dict.fromkeys(subscription_ids))
+    now = now or utcnow()
+    written = 0
+    for chunk in chunked(ids, in_list_size(conn)):
+        source = select(
+            SUBS.c.id,
+            SUBS.c.status,
+            SUBS.c.status,
+            literal(reason, Text),
+            literal(run_id, String),
+            literal(now),
+        ).where(SUBS.c.id.in_(chunk))
+        written += conn.execute(
+            insert(HISTORY).from_select(
+                ["subscription_id", "from_status", "to_status", "reason", "run_id", "changed_at"],
+                source,
+            )
+        ).rowcount
+        conn.execute(
+            update(SUBS).where(SUBS.c.id.in_(chunk)).values(status_reason=reason, updated_at=now)
+        )
+    return written

@@ -31,8 +31,17 @@ checker = dg.define_asset_job(
 )
 all_jobs = dg.define_asset_job(
     "all_jobs",
-    selection=["subscriptions", "subscription_genders", "course_matches", "registrations"],
-    description="allJobs: import → fixData → syncCourses → register for one import date.",
+    selection=[
+        "subscriptions",
+        "subscription_genders",
+        "course_matches",
+        "registrations",
+        "follow_up_snapshots",
+    ],
+    description=(
+        "allJobs: every action — import → fixData → syncCourses → register → checker — for "
+        "one date (the checker follows every tracked lead due that day)."
+    ),
 )
 retry_pass = dg.define_asset_job(
     "retry_pass",

@@ -1,16 +1,18 @@
-"""The daily Kroton budget plan: registrations first, follow-ups within a cap.
+"""The daily Kroton budget plan: registrations first, follow-ups within what is left.
 
 Kroton allows 100 requests per 5 minutes — 28,800 a day — for everything: CPF pre-checks,
-registrations, polling and the daily follow-up. Tracked leads pile up every day, so the
-follow-up gets a capped share (default 30%) and looks at each lead less often as it ages;
-new leads always come first.
+registrations, polling and the daily follow-up. Tracked leads pile up over a whole intake,
+so the follow-up always has a capped share (default 30%) and, on a day when registrations
+need less, what they leave; each lead is looked at less often as it ages
+(``domain.tracking``). New leads always come first.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+
+from kroton_pipeline.domain.tracking import TrackingRules, look_days
 
 SECONDS_PER_DAY = 86_400
 
@@ -49,7 +51,7 @@ class BudgetPlan:
         reserved = min(self.registration_share, math.ceil(max(registration_demand, 0)))
         return max(self.follow_up_cap, self.daily_requests - reserved)
 
-    def sustainable_intake(self, calls_per_lead: float, look_ups_per_lead: int) -> int:
+    def sustainable_intake(self, calls_per_lead: float, look_ups_per_lead: float) -> int:
         """New leads a day that can be registered *and* followed for their whole schedule."""
         by_registrations = self.new_leads_per_day(calls_per_lead)
         by_whole_day = int(self.daily_requests / (calls_per_lead + look_ups_per_lead))
@@ -80,52 +82,13 @@ def days_to_clear_backlog(
     return round(backlog / per_day, 2)
 
 
-# Follow-up schedule: (age in days below which, days between checks); past the last bound
-# the lead gets one last look and is then no longer followed. Why so sparse: with 1,500 new
-# leads a day and 30% of 28,800 requests for follow-ups, a lead can be looked at about
-# 5.7 times in its life. This schedule looks at days 3, 6, 9, 24 and 39 (5 look-ups),
-# dense while Kroton's classification moves (exam and call-up in the first days), sparse
-# after; it fits 1,500 new leads a day in 7,500 look-ups.
-FOLLOW_UP_SCHEDULE: tuple[tuple[int, int], ...] = ((9, 3), (30, 15))
-TRACKING_CUT_OFF_DAYS = FOLLOW_UP_SCHEDULE[-1][0]
+def looks_per_lead(tracked_days: int, rules: TrackingRules | None = None) -> int:
+    """Follow-up look-ups a lead costs if it is followed for ``tracked_days`` days."""
+    return len(look_days(tracked_days, rules or TrackingRules()))
 
 
-def follow_up_interval(age_days: int) -> int | None:
-    """Days until the next look at a lead registered ``age_days`` ago; None: stop tracking."""
-    for bound, interval in FOLLOW_UP_SCHEDULE:
-        if age_days < bound:
-            return interval
-    return None
-
-
-def next_check_on(registered_at: datetime | date | None, today: date) -> date | None:
-    """When a tracked lead is looked at again (``FOLLOW_UP_SCHEDULE``); None: no more.
-
-    A lead without a registration time yet is looked at the next day.
-    """
-    if registered_at is None:
-        return today + timedelta(days=1)
-    registered_on = registered_at.date() if isinstance(registered_at, datetime) else registered_at
-    interval = follow_up_interval((today - registered_on).days)
-    return None if interval is None else today + timedelta(days=interval)
-
-
-def check_ages() -> list[int]:
-    """The ages (days after registration) at which a lead is looked at, on schedule."""
-    start = date(2000, 1, 1)
-    ages: list[int] = []
-    due = next_check_on(start, start)
-    while due is not None:
-        ages.append((due - start).days)
-        due = next_check_on(start, due)
-    return ages
-
-
-def steady_state_daily_checks(new_per_day: int) -> int:
-    """Follow-up look-ups per day once the schedule is full, for ``new_per_day`` new leads."""
-    return new_per_day * len(check_ages())
-
-
-def max_days_between_checks() -> int:
-    """The longest wait the schedule allows between two looks at a lead."""
-    return max(interval for _, interval in FOLLOW_UP_SCHEDULE)
+def steady_state_daily_looks(
+    new_per_day: int, tracked_days: int, rules: TrackingRules | None = None
+) -> int:
+    """Follow-up look-ups per day once every cohort of a ``tracked_days`` intake is followed."""
+    return new_per_day * looks_per_lead(tracked_days, rules)

@@ -53,7 +53,9 @@ def build_enrolment_payload(
         raise PayloadError("dadosPessoais.endereco.cep", "must have 8 digits")
     sexo = _text(lead.get("gender")).upper()
     if sexo not in ("M", "F"):
-        raise PayloadError("dadosPessoais.sexo", "must be M or F")
+        if rules.gender_unknown_policy != "send":
+            raise PayloadError("dadosPessoais.sexo", "must be M or F")
+        sexo = rules.gender_unknown_send_as  # the policy: send what Kroton accepts
     uf = _text(lead.get("uf")).upper()
     if not re.fullmatch(r"[A-Z]{2}", uf):
         raise PayloadError("dadosPessoais.endereco.uf", "must be two letters")

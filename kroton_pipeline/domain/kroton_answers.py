@@ -21,7 +21,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from kroton_pipeline.domain.statuses import Status
@@ -105,6 +105,7 @@ class Inscription:
     student_ra: str | None = None  # set: the person is a student (``matricula.ra``)
     says_enrolment: bool = False  # the item carries enrolment data (``matricula``)
     message: str | None = None
+    intake_ends_on: date | None = None  # the first offer's inscription window, when given
 
     @property
     def status(self) -> Status | None:
@@ -161,6 +162,25 @@ class InscriptionsAnswer:
         """Whether the answer itself tells who is a student (v5 items carry ``matricula``)."""
         return any(ins.says_enrolment for ins in self.inscriptions)
 
+    def followed(self, inscription_id: str | None) -> Inscription | None:
+        """The inscription a lead follows: the one with its Kroton id when the answer has it
+        (a person may hold older ones), else the best."""
+        for ins in self.inscriptions:
+            if inscription_id and ins.inscription_id == inscription_id:
+                return ins
+        return self.best()
+
+    def made_since(self, moment: datetime) -> InscriptionsAnswer:
+        """The inscriptions made at or after ``moment`` (naive UTC; undated ones count)."""
+        return InscriptionsAnswer(
+            tuple(
+                ins
+                for ins in self.inscriptions
+                if ins.inscribed_at is None or ins.inscribed_at >= moment
+            ),
+            raw=self.raw,
+        )
+
 
 @dataclass(frozen=True)
 class Enrolments:
@@ -178,9 +198,10 @@ class Enrolments:
 class RegistrationAnswer:
     """Kroton's answer to a registration POST that came back 2xx.
 
-    ``accepted`` is False only when the answer itself says so (``success: false`` or a
-    processing ERROR). ``inscription`` holds whatever the answer tells (id, processing
-    state): an answer that tells nothing is an accepted registration still to be seen.
+    ``accepted`` is False only when the answer itself refuses (``success: false``).
+    ``inscription`` holds whatever the answer tells (id, processing state — ERROR means the
+    inscription failed): an answer that tells nothing is an accepted registration still to
+    be seen.
     """
 
     accepted: bool
@@ -228,7 +249,13 @@ def _when(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=None) if moment.tzinfo is None else moment
+    # Naive UTC, like every timestamp the pipeline stores.
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _day(value: Any) -> date | None:
+    moment = _when(value)
+    return moment.date() if moment is not None else None
 
 
 def _upper(value: Any) -> str | None:
@@ -275,6 +302,9 @@ def parse_inscription(item: Any, where: str = "inscription") -> Inscription:
         student_ra=_text(_mapping(enrolment).get("ra")),
         says_enrolment="matricula" in item,
         message=_text(item.get("message")),
+        intake_ends_on=_day(
+            _mapping(_mapping(nested.get("ofertas")).get("primeiraOpcao")).get("dtTerminoInscricao")
+        ),
     )
 
 
@@ -331,7 +361,10 @@ def parse_registration(body: Any) -> RegistrationAnswer:
     )
     errors = body.get("errors")
     error_list = tuple(str(e) for e in errors) if isinstance(errors, list) else ()
-    refused = body.get("success") is False or inscription.processing == "ERROR"
+    # A refusal is Kroton saying no to the request (register_failed); a processing ERROR
+    # of an accepted request is the inscription failing (failed, the design document's
+    # table).
+    refused = body.get("success") is False
     return RegistrationAnswer(
         accepted=not refused,
         inscription=inscription,

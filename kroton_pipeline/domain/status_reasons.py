@@ -30,6 +30,7 @@ class StatusReason(StrEnum):
     PROCESSING_SUCCEEDED = "processing_succeeded"
     PROCESSING_ERROR = "processing_error"
     FOLLOW_UP = "follow_up"
+    TRACKING_ENDED = "tracking_ended"
     PERSONAL_DATA_ERASED = "personal_data_erased"
     REPLAYED = "replayed"
 
@@ -112,6 +113,11 @@ MEANINGS: dict[StatusReason, tuple[str, str]] = {
     StatusReason.FOLLOW_UP: (
         "The follow-up saw a new classification (detail: Kroton's classification).",
         "Nothing.",
+    ),
+    StatusReason.TRACKING_ENDED: (
+        "The lead's intake is over (inscription window plus grace, or the horizon): no longer "
+        "followed; its status is what Kroton last said.",
+        "Nothing; export the person again for a new intake.",
     ),
     StatusReason.PERSONAL_DATA_ERASED: (
         "The person's data was erased on request (LGPD); never sent again.",

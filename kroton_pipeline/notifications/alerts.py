@@ -135,3 +135,48 @@ def import_volume_alert(
             f"±{thresholds.import_volume_change:.0%})"
         ),
     )
+
+
+def success_rate_alerts(
+    accepted: int, sent: int, thresholds: AlertThresholds
+) -> list[AlertCondition]:
+    """The run's dates' registration success rate under 90 %, and under 80 % (investigate)."""
+    if sent < max(thresholds.success_rate_min_sent, 1):
+        return []
+    rate = accepted / sent
+    alerts = []
+    for key, title, limit in (
+        ("success_rate", "registration success rate below target", thresholds.success_rate_warn),
+        (
+            "success_rate_investigate",
+            "registration success rate very low: investigate",
+            thresholds.success_rate_investigate,
+        ),
+    ):
+        alerts.append(
+            AlertCondition(
+                key=key,
+                title=title,
+                active=rate < limit,
+                value=round(rate, 4),
+                detail=f"{accepted} of {sent} leads sent were accepted ({rate:.0%}; "
+                f"threshold {limit:.0%})",
+            )
+        )
+    return alerts
+
+
+def registration_time_alert(
+    median_hours: float | None, thresholds: AlertThresholds
+) -> AlertCondition | None:
+    """Import -> registration slower than the healthy indicator (median of the run's dates)."""
+    if median_hours is None:
+        return None
+    limit = thresholds.registration_hours
+    return AlertCondition(
+        key="import_to_registration",
+        title="import to registration slower than target",
+        active=median_hours > limit,
+        value=round(median_hours, 2),
+        detail=f"median {median_hours:.1f} h from import to registration (threshold {limit:g} h)",
+    )

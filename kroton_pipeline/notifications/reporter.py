@@ -19,7 +19,9 @@ from kroton_pipeline.notifications.alerts import (
     api_figures_from_metadata,
     import_volume_alert,
     rate_limit_alerts,
+    registration_time_alert,
     retry_alerts,
+    success_rate_alerts,
 )
 from kroton_pipeline.notifications.messages import (
     SlackMessage,
@@ -29,6 +31,10 @@ from kroton_pipeline.notifications.messages import (
 )
 from kroton_pipeline.notifications.run_facts import RunFacts, import_volumes, root_error
 from kroton_pipeline.notifications.thresholds import AlertThresholds, run_url
+from kroton_pipeline.reporting.success_rate import (
+    median_hours_to_registration,
+    registration_success,
+)
 
 
 @dataclass
@@ -84,6 +90,14 @@ class RunReporter:
                 alert = import_volume_alert(import_date, rows_today, trailing, self.thresholds)
                 if alert is not None:
                     found.append(alert)
+        if "registrations" in facts.materialized and facts.import_dates:
+            with self.engine.connect() as conn:
+                success = registration_success(conn, facts.import_dates)
+                hours = median_hours_to_registration(conn, facts.import_dates)
+            found += success_rate_alerts(success.accepted, success.sent, self.thresholds)
+            timing = registration_time_alert(hours, self.thresholds)
+            if timing is not None:
+                found.append(timing)
         return found
 
     def alerts(self, facts: RunFacts) -> list[SlackMessage]:

@@ -24,6 +24,13 @@ class AlertThresholds:
     # Retries per request of one API in one run, judged once a run made enough requests.
     retry_share: float = 0.2
     retry_min_requests: int = 20
+    # The design document's healthy indicators: success rate over 90 % ("investigate" under
+    # 80 %), judged once enough leads of the run's dates were sent; import -> registration
+    # under 24 h (the median of the run's dates).
+    success_rate_warn: float = 0.9
+    success_rate_investigate: float = 0.8
+    success_rate_min_sent: int = 10
+    registration_hours: float = 24.0
 
 
 _ENV_NAMES = {
@@ -32,6 +39,10 @@ _ENV_NAMES = {
     "import_volume_min_history": ("KROTON_ALERT_IMPORT_VOLUME_MIN_HISTORY", int),
     "retry_share": ("KROTON_ALERT_RETRY_SHARE", float),
     "retry_min_requests": ("KROTON_ALERT_RETRY_MIN_REQUESTS", int),
+    "success_rate_warn": ("KROTON_SUCCESS_RATE_THRESHOLD", float),
+    "success_rate_investigate": ("KROTON_ALERT_SUCCESS_RATE_INVESTIGATE", float),
+    "success_rate_min_sent": ("KROTON_ALERT_SUCCESS_RATE_MIN_SENT", int),
+    "registration_hours": ("KROTON_ALERT_REGISTRATION_HOURS", float),
 }
 
 

@@ -6,6 +6,8 @@ They answer the source document's three "Consultas Úteis no Banco":
 - conversion per modality:  :func:`conversion_by` with ``Subscription.modality`` (30 days)
 - performance per campus:   :func:`conversion_by` with ``Subscription.campus`` (7 days)
 
+plus conversion per course (the document's "Taxa de Conversão por Curso", 30 days),
+
 plus status counts per import date, the registration success rate, import → registration
 time, daily volume and the retry rate. Every query aggregates in the database except the
 median, computed from one column of durations (medians are not portable SQL).
@@ -21,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Connection, case, func, literal, or_, select
 
 from kroton_pipeline.db.models import ImportFile, StatusHistory, Subscription
+from kroton_pipeline.domain.status_reasons import StatusReason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.success_rate import ACCEPTED, registration_success
 
@@ -75,10 +78,15 @@ class FunnelReport:
     status_last_7_days: dict[str, int] = field(default_factory=dict)
     by_modality: list[GroupConversion] = field(default_factory=list)
     by_campus: list[GroupConversion] = field(default_factory=list)
+    by_course: list[GroupConversion] = field(default_factory=list)
+    # Where genders came from (export, subscriptions, ibge, unknown) and the NI leads held.
+    gender_sources: dict[str, int] = field(default_factory=dict)
+    gender_unknown_held: int = 0
     accepted: int = 0
     decided: int = 0
     hours_to_registration: dict[date, float] = field(default_factory=dict)
     median_hours_to_registration: float | None = None
+    mean_hours_to_registration: float | None = None
     daily_volume: list[DailyVolume] = field(default_factory=list)
     registered_per_day: dict[date, int] = field(default_factory=dict)
     leads_retried: int = 0
@@ -137,8 +145,11 @@ def conversion_by(conn: Connection, column, since: datetime) -> list[GroupConver
     return [GroupConversion(str(n), int(t), int(i), int(e)) for n, t, i, e in rows]
 
 
-def hours_to_registration(conn: Connection) -> tuple[dict[date, float], float | None]:
-    """Median hours from import (``created_at``) to registration, per import date and overall."""
+def hours_to_registration(
+    conn: Connection,
+) -> tuple[dict[date, float], float | None, float | None]:
+    """Median hours from import (``created_at``) to registration per import date, and the
+    median and mean over every date."""
     rows = conn.execute(
         select(S.c.import_date, S.c.created_at, S.c.registered_at).where(
             S.c.registered_at.is_not(None)
@@ -149,7 +160,22 @@ def hours_to_registration(conn: Connection) -> tuple[dict[date, float], float | 
         per_date[import_date].append(max((registered_at - created_at).total_seconds(), 0) / 3600)
     every = [hours for values in per_date.values() for hours in values]
     medians = {day: round(statistics.median(values), 2) for day, values in sorted(per_date.items())}
-    return medians, (round(statistics.median(every), 2) if every else None)
+    if not every:
+        return medians, None, None
+    return medians, round(statistics.median(every), 2), round(statistics.fmean(every), 2)
+
+
+def gender_sources(conn: Connection) -> tuple[dict[str, int], int]:
+    """Leads per gender source (``names`` = the IBGE table) and the NI leads held back."""
+    rows = conn.execute(select(S.c.gender_source, func.count()).group_by(S.c.gender_source))
+    sources = {str(source or "unknown"): int(count) for source, count in rows}
+    held = conn.execute(
+        select(func.count()).where(
+            S.c.status == Status.REGISTER_FAILED.value,
+            S.c.status_reason.like(f"{StatusReason.GENDER_UNKNOWN.value}%"),
+        )
+    ).scalar_one()
+    return sources, int(held)
 
 
 def daily_volume(conn: Connection) -> list[DailyVolume]:
@@ -207,7 +233,8 @@ def retry_counts(conn: Connection) -> tuple[int, int]:
 
 def funnel_report(conn: Connection, today: date) -> FunnelReport:
     """Every figure of the funnel report, as of ``today``."""
-    medians, overall = hours_to_registration(conn)
+    medians, overall, mean = hours_to_registration(conn)
+    sources, held = gender_sources(conn)
     success = registration_success(conn)
     retried, total = retry_counts(conn)
     return FunnelReport(
@@ -216,10 +243,14 @@ def funnel_report(conn: Connection, today: date) -> FunnelReport:
         status_last_7_days=status_since(conn, _since(today, 7)),
         by_modality=conversion_by(conn, S.c.modality, _since(today, 30)),
         by_campus=conversion_by(conn, S.c.campus, _since(today, 7)),
+        by_course=conversion_by(conn, S.c.course_name, _since(today, 30)),
+        gender_sources=sources,
+        gender_unknown_held=held,
         accepted=success.accepted,
         decided=success.sent,
         hours_to_registration=medians,
         median_hours_to_registration=overall,
+        mean_hours_to_registration=mean,
         daily_volume=daily_volume(conn),
         registered_per_day=registered_per_day(conn),
         leads_retried=retried,

@@ -130,6 +130,11 @@ def volume_section(report: FunnelReport) -> str:
     return table(headers, rows)
 
 
+def _share(counts: dict[str, int], key: str) -> float | None:
+    total = sum(counts.values())
+    return counts.get(key, 0) / total if total else None
+
+
 def summary_section(report: FunnelReport) -> str:
     """Three headline figures, each with what it is made of (two narrow columns)."""
     rows = [
@@ -138,8 +143,14 @@ def summary_section(report: FunnelReport) -> str:
             f"{_pct(report.success_rate)} ({report.accepted} of {report.decided} sent)",
         ),
         (
-            "median import → registration",
-            _duration(report.median_hours_to_registration),
+            "import → registration (median / mean)",
+            f"{_duration(report.median_hours_to_registration)} / "
+            f"{_duration(report.mean_hours_to_registration)}",
+        ),
+        (
+            "gender unknown, held (NI)",
+            f"{report.gender_unknown_held} — genders from the IBGE names: "
+            f"{_pct(_share(report.gender_sources, 'ibge'))}",
         ),
         (
             "retry rate",
@@ -161,6 +172,9 @@ def report_markdown(report: FunnelReport) -> dict[str, str]:
         "performance_by_campus_7_days": conversion_section(
             report.by_campus, "campus", MAX_CAMPUSES
         ),
+        "conversion_by_course_30_days": conversion_section(
+            report.by_course, "course", MAX_CAMPUSES
+        ),
         "daily_volume": volume_section(report),
     }
 
@@ -181,5 +195,8 @@ def report_numbers(report: FunnelReport) -> dict[str, int | float]:
     }
     if report.median_hours_to_registration is not None:
         numbers["median_hours_import_to_registration"] = report.median_hours_to_registration
+    if report.mean_hours_to_registration is not None:
+        numbers["mean_hours_import_to_registration"] = report.mean_hours_to_registration
+    numbers["gender_unknown_held"] = report.gender_unknown_held
     numbers.update({f"status/{status}": count for status, count in totals.items()})
     return numbers

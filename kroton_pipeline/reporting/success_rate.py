@@ -1,4 +1,5 @@
-"""The registration success rate: one definition for the asset check and the funnel report.
+"""The registration success rate (one definition for the asset check, the funnel report and
+the Slack alert), and the time from import to registration.
 
 Of the leads sent to Kroton, the share Kroton accepted. Sent = accepted (awaiting_register,
 registered, enrolled, dropped) + refused by Kroton (``register_failed`` with reason
@@ -8,6 +9,7 @@ Kroton (gender unknown, invalid payload, erased) are a data-quality matter, coun
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -60,3 +62,19 @@ def registration_success(conn: Connection, dates: Sequence[date] | None = None) 
         else:
             never_sent += count
     return SuccessRate(accepted, sent, never_sent)
+
+
+def median_hours_to_registration(
+    conn: Connection, dates: Sequence[date] | None = None
+) -> float | None:
+    """Median hours from import (``created_at``) to registration of the dates' leads."""
+    query = select(Subscription.created_at, Subscription.registered_at).where(
+        Subscription.registered_at.is_not(None)
+    )
+    if dates is not None:
+        query = query.where(Subscription.import_date.in_(list(dates)))
+    hours = [
+        max((registered - created).total_seconds(), 0) / 3600
+        for created, registered in conn.execute(query)
+    ]
+    return round(statistics.median(hours), 2) if hours else None

@@ -63,7 +63,10 @@ def _inscriptions(app: SandboxApp, request: Request) -> Reply:
         if not isinstance(body.get("cpf"), str):
             raise ValueError("cpf is required")
         ins = app.state.preseed(
-            body["cpf"], body.get("classificacao"), bool(body.get("enrolled", False))
+            body["cpf"],
+            body.get("classificacao"),
+            bool(body.get("enrolled", False)),
+            float(body.get("age_days", 0)),
         )
         held = [i for i in app.state.snapshot() if i["inscricaoId"] == ins.inscricao_id]
         return Reply(200, held[0])

@@ -52,6 +52,29 @@ _PATHS: tuple[tuple[float, tuple[str, ...]], ...] = (
 )
 
 
+def fates() -> list[tuple[float, tuple[str, ...]]]:
+    """(share, classification path) of a successful inscription, the shares summing to 1."""
+    shares, previous = [], 0.0
+    for limit, path in _PATHS:
+        shares.append((limit - previous, path))
+        previous = limit
+    return shares
+
+
+def path_offsets(timing: Timing) -> dict[str, float]:
+    """Seconds after processing at which each classification is reached."""
+    return {
+        INSCRITO: 0.0,
+        INSCRITO_VG_ONLINE: 0.0,
+        CLASSIFICADO: timing.classified_after,
+        AUSENTE: timing.classified_after,
+        DESCLASSIFICADO: timing.classified_after,
+        DESCLASSIFICADO_POR_NOTA: timing.classified_after,
+        CONVOCADO: timing.summoned_after,
+        ALUNO: timing.student_after,
+    }
+
+
 def draw(seed: int, cpf: str, salt: str) -> float:
     """Deterministic uniform number in [0, 1) for (seed, cpf, salt)."""
     digest = hashlib.sha256(f"{seed}:{cpf}:{salt}".encode()).digest()
@@ -119,16 +142,7 @@ def classification_history(ins: Inscription, seed: int, timing: Timing) -> list[
         return [(start, ins.fixed_classification)]
     fate = draw(seed, ins.cpf, f"fate:{ins.attempt}")
     path = next(p for limit, p in _PATHS if fate < limit)
-    offsets = {
-        INSCRITO: 0.0,
-        INSCRITO_VG_ONLINE: 0.0,
-        DESCLASSIFICADO_POR_NOTA: timing.classified_after,
-        CLASSIFICADO: timing.classified_after,
-        AUSENTE: timing.classified_after,
-        DESCLASSIFICADO: timing.classified_after,
-        CONVOCADO: timing.summoned_after,
-        ALUNO: timing.student_after,
-    }
+    offsets = path_offsets(timing)
     return [(start + offsets[name], name) for name in path]
 
 
@@ -153,8 +167,15 @@ def enrolment_time(ins: Inscription, now: float, seed: int, timing: Timing) -> f
     return None
 
 
+# An inscription older than this belongs to an earlier intake cycle: it blocks nothing.
+CYCLE_SECONDS = 365 * DAY
+
+
 def is_active(ins: Inscription, now: float, seed: int, timing: Timing) -> bool:
-    """An inscription blocks a new one unless it failed or the candidate dropped out."""
+    """An inscription blocks a new one unless it failed, the candidate dropped out, or it
+    belongs to an earlier intake cycle."""
+    if now - ins.created_at > CYCLE_SECONDS:
+        return False
     if status_at(ins, now, seed, timing) == "ERROR":
         return False
     return classification_at(ins, now, seed, timing) not in DROPPED

@@ -18,7 +18,7 @@ class Credentials:
     subscription_key: str = "sandbox-subscription"
     captacao_email: str = "sandbox@example.com"
     captacao_password: str = "sandbox-password"
-    catalog_api_key: str = "sandbox-api-key"
+    catalog_api_key: str | None = "sandbox-api-key"  # None: the catalog wants no auth
 
 
 @dataclass

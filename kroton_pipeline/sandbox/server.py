@@ -256,6 +256,13 @@ class SandboxServer:
         """Every inscription the sandbox holds (as GET /_sandbox/inscriptions)."""
         return self.app.state.snapshot()
 
-    def preseed(self, cpf: str, classificacao: str | None = None, enrolled: bool = False) -> str:
-        """Give a CPF an existing inscription (and enrolment); returns its inscricaoId."""
-        return self.app.state.preseed(cpf, classificacao, enrolled).inscricao_id
+    def preseed(
+        self,
+        cpf: str,
+        classificacao: str | None = None,
+        enrolled: bool = False,
+        age_days: float = 0.0,
+    ) -> str:
+        """Give a CPF an existing inscription (and enrolment) made ``age_days`` ago; returns
+        its inscricaoId."""
+        return self.app.state.preseed(cpf, classificacao, enrolled, age_days).inscricao_id

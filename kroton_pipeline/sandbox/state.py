@@ -182,9 +182,14 @@ class SandboxState:
         return RegistrationOutcome("created", inscription=ins, immediate=immediate)
 
     def preseed(
-        self, cpf: str, classificacao: str | None = None, enrolled: bool = False
+        self,
+        cpf: str,
+        classificacao: str | None = None,
+        enrolled: bool = False,
+        age_days: float = 0.0,
     ) -> lc.Inscription:
-        """Give a CPF an existing, already processed inscription (and enrolment)."""
+        """Give a CPF an existing, already processed inscription (and enrolment), made
+        ``age_days`` ago."""
         digits = cpf_digits(cpf)
         if len(digits) != 11:
             raise ValueError("cpf must have 11 digits")
@@ -196,7 +201,7 @@ class SandboxState:
                 self._offer_for(digits),
                 None,
                 PRESEED_AFFILIATE,
-                self.clock.now(),
+                self.clock.now() - age_days * lc.DAY,
                 "manual",
                 classification,
                 enrolled,

@@ -29,11 +29,11 @@ from kroton_pipeline.db.claims import (
 )
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
+from kroton_pipeline.db.status_changes import record_event
 from kroton_pipeline.db.upserts import upsert_rows
-from kroton_pipeline.domain.budget_plan import next_check_on
-from kroton_pipeline.domain.kroton_answers import person_status
 from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import TRACKED, Status
+from kroton_pipeline.domain.tracking import TrackingRules, next_look
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class FollowUpResult:
     changed: dict[str, int] = field(default_factory=dict)
     unknown_classifications: int = 0
     failures: int = 0
-    untracked: int = 0
+    tracking_ended: int = 0  # intake over: followed no more, with a status_history row
     deferred: int = 0  # due, but beyond the day's follow-up cap: first in line tomorrow
     claimed_elsewhere: int = 0  # another run was checking it
     claims_lost: int = 0
@@ -111,6 +111,7 @@ def check_follow_ups(
     ignore_schedule: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     claim_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    tracking: TrackingRules | None = None,
 ) -> FollowUpResult:
     """Ask Kroton about every tracked lead due on ``snapshot_date`` and record the answers.
 
@@ -131,7 +132,16 @@ def check_follow_ups(
                 result.claimed_elsewhere += 1
                 continue
             try:
-                _check_one(engine, kroton, claims, lead, snapshot_date, run_id, result)
+                _check_one(
+                    engine,
+                    kroton,
+                    claims,
+                    lead,
+                    snapshot_date,
+                    run_id,
+                    result,
+                    tracking or TrackingRules(),
+                )
             except AuthenticationFailed:
                 raise
             except ClaimLost:
@@ -170,15 +180,18 @@ def _check_one(
     snapshot_date: date,
     run_id: str | None,
     result: FollowUpResult,
+    tracking: TrackingRules,
 ) -> None:
-    """One look-up for one claimed lead; its snapshot, follow-up and status, under the claim."""
+    """One look-up for one claimed lead; its snapshot, follow-up and status, under the claim;
+    then its next look, or the end of its tracking when its intake is over."""
     if lead["status"] == Status.AWAITING_REGISTER.value and lead["kroton_subscription_id"]:
         answer = kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
     else:
         answer = kroton.inscriptions_by_cpf(lead["cpf"])
     result.checked += 1
     now = utcnow()
-    view = answer.best()
+    view = answer.followed(lead["kroton_subscription_id"])
+    status: Status | None = Status(lead["status"])
     with engine.begin() as conn:
         claims.require(lead["id"], conn)
         if view is None:
@@ -187,7 +200,7 @@ def _check_one(
         else:
             if view.unknown_classification:
                 result.unknown_classifications += 1
-            status = person_status(answer)
+            status = view.status
             why = (
                 reason(StatusReason.PROCESSING_ERROR, view.message)
                 if status is Status.FAILED
@@ -197,6 +210,7 @@ def _check_one(
             internal = str(recorded or lead["status"])
             if recorded is not None and recorded.value != lead["status"]:
                 result.changed[recorded.value] = result.changed.get(recorded.value, 0) + 1
+            status = recorded or Status(lead["status"])
             if view.classification:
                 key = view.classification
                 result.classifications[key] = result.classifications.get(key, 0) + 1
@@ -216,11 +230,32 @@ def _check_one(
             ],
             ["subscription_id", "snapshot_date"],
         )
-        following = next_check_on(lead.get("registered_at"), snapshot_date)
-        if following is None:
-            result.untracked += 1
+        intake_ends_on = (view.intake_ends_on if view else None) or lead["intake_ends_on"]
+        following = (
+            next_look(
+                snapshot_date,
+                lead.get("registered_at") or (now if status is Status.REGISTERED else None),
+                view.classification if view else lead["kroton_classification"],
+                intake_ends_on,
+                tracking,
+            )
+            if status in TRACKED
+            else None  # a final status: the story has ended
+        )
+        if following is None and status in TRACKED:
+            result.tracking_ended += 1
+            record_event(conn, [lead["id"]], _tracking_ended(intake_ends_on), run_id, now=now)
         conn.execute(
             update(Subscription)
             .where(Subscription.id == lead["id"])
-            .values(next_check_on=following, last_check=now)
+            .values(next_check_on=following, last_check=now, intake_ends_on=intake_ends_on)
         )
+
+
+def _tracking_ended(intake_ends_on: date | None) -> str:
+    detail = (
+        f"intake over (inscriptions closed {intake_ends_on.isoformat()}, grace passed)"
+        if intake_ends_on
+        else "intake over (no inscription window known, horizon passed)"
+    )
+    return reason(StatusReason.TRACKING_ENDED, detail)

@@ -88,9 +88,15 @@ def _max_sql(engine: Engine, sql: str) -> str:
 
 
 def fill_genders(
-    engine: Engine, import_date: date, min_ratio: float, run_id: str | None, now
+    engine: Engine,
+    import_date: date,
+    min_ratio: float,
+    run_id: str | None,
+    now,
+    hold_unknown: bool = True,
 ) -> GenderFillResult:
-    """Fill missing genders of ``import_date``'s leads and fail those that stay unknown."""
+    """Fill missing genders of ``import_date``'s leads; those that stay unknown are held
+    (``register_failed``, ``gender_unknown``) unless the policy sends them anyway."""
     result = GenderFillResult(import_date)
     params = {"import_date": import_date, "min_ratio": min_ratio, "now": now}
     with engine.begin() as conn:
@@ -99,16 +105,20 @@ def fill_genders(
         result.from_ibge = conn.execute(_FROM_NAMES, params).rowcount
         result.unknown = conn.execute(_TO_UNKNOWN, {**params, "unknown": GENDER_UNKNOWN}).rowcount
         waiting = (Status.TO_SYNC.value, Status.COURSE_FAILED.value)
-        result.sent_to_register_failed = transition_where(
-            conn,
-            and_(
-                Subscription.import_date == import_date,
-                Subscription.gender == GENDER_UNKNOWN,
-                Subscription.status.in_(waiting),
-            ),
-            Status.REGISTER_FAILED,
-            GENDER_UNKNOWN_REASON,
-            run_id,
+        result.sent_to_register_failed = (
+            transition_where(
+                conn,
+                and_(
+                    Subscription.import_date == import_date,
+                    Subscription.gender == GENDER_UNKNOWN,
+                    Subscription.status.in_(waiting),
+                ),
+                Status.REGISTER_FAILED,
+                GENDER_UNKNOWN_REASON,
+                run_id,
+            )
+            if hold_unknown
+            else 0
         )
         rows = conn.execute(
             select(Subscription.gender_source, func.count())

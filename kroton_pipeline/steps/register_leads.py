@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
@@ -47,19 +47,23 @@ from kroton_pipeline.db.claims import (
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, transition_where
-from kroton_pipeline.domain.budget_plan import next_check_on
 from kroton_pipeline.domain.enrolment_payload import PayloadError, build_enrolment_payload
 from kroton_pipeline.domain.kroton_answers import (
     Enrolments,
     Inscription,
     InscriptionsAnswer,
     RegistrationAnswer,
-    needs_enrolment_lookup,
-    person_status,
 )
 from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.precheck import (
+    Precheck,
+    needs_enrolment_check,
+    precheck,
+    precheck_rules,
+)
 from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.tracking import next_look, tracking_rules
 from kroton_pipeline.settings import BusinessRules
 from kroton_pipeline.steps.poll_pending import poll_pending
 from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
@@ -75,6 +79,8 @@ Checkpoint = Callable[[str, int], None]
 CHECKPOINTS = ("marked", "answered", "before_record_commit")
 # Pending inscriptions are asked about again once this long has passed since the last answer.
 DEFAULT_POLL_AFTER = timedelta(minutes=10)
+# An inscription Kroton dates up to this long before our mark may still be ours (clocks).
+RECONCILE_MARGIN = timedelta(minutes=5)
 S = Subscription.__table__
 
 
@@ -104,19 +110,20 @@ class RegistrationResult:
 
 
 @dataclass(frozen=True)
-class KrotonVerdict:
-    """What Kroton holds for one person: its answers and the status they mean."""
+class Seen:
+    """What Kroton's look-ups said about one person."""
 
     answer: InscriptionsAnswer
     enrolments: Enrolments | None = None
 
-    @property
-    def holds_inscription(self) -> bool:
-        return bool(self.answer.inscriptions) or bool(self.enrolments and self.enrolments.student)
 
-    @property
-    def status(self) -> Status | None:
-        return person_status(self.answer, self.enrolments)
+def _intake_end(options: list[dict[str, Any]] | None) -> date | None:
+    """The chosen offer's inscription window end (``dtTerminoInscricao``), if known."""
+    text = str((options or [{}])[0].get("dtTerminoInscricao") or "")[:10]
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _options(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -153,6 +160,8 @@ class _Registrar:
         self.claims = claims  # None: a dry run, which writes nothing and claims nothing
         self.checkpoint: Checkpoint = checkpoint or (lambda _point, _sub_id: None)
         self.today = today_in_sao_paulo()
+        self.tracking = tracking_rules(rules)
+        self.precheck_rules = precheck_rules(rules)
         self.keep_claim = False
 
     # -- the claim ----------------------------------------------------------------------------
@@ -185,41 +194,47 @@ class _Registrar:
             yield conn
 
     # -- recording -------------------------------------------------------------------------
-    def follow(self, lead: dict[str, Any], verdict: KrotonVerdict, why: str) -> bool:
-        """Record what Kroton holds for ``lead``; False when Kroton holds nothing.
-
-        True whenever Kroton holds an inscription, even one whose classification the status
-        table does not know (the status is then kept, with a warning): such a lead is
-        followed, never registered again.
-        """
-        if not verdict.holds_inscription:
-            return False
-        status = verdict.status
+    def follow(self, lead: dict[str, Any], seen: Seen, decision: Precheck, why: str) -> None:
+        """Record the inscription Kroton holds for ``lead`` (the decision's) and follow it."""
         if self.result.dry_run:  # a dry run changes nothing
-            self.result.count(str(status or lead["status"]))
-            return True
-        if verdict.enrolments is not None and verdict.enrolments.student:
-            why = reason(StatusReason.STUDENT_AT_KROTON)
+            self.result.count(str(decision.status or lead["status"]))
+            return
+        inscription = decision.inscription or Inscription()
         now = utcnow()
         with self.writing(lead["id"]) as conn:
             recorded = record_kroton_answer(
                 conn,
                 lead,
-                verdict.answer.best() or Inscription(),
-                status,
-                verdict.answer.raw,
+                inscription,
+                decision.status,
+                seen.answer.raw,
                 why,
                 self.run_id,
                 now,
-                enrolment_source=verdict.enrolments.raw if verdict.enrolments else None,
+                enrolment_source=seen.enrolments.raw if seen.enrolments else None,
             )
-            conn.execute(
-                update(S)
-                .where(S.c.id == lead["id"])
-                .values(next_check_on=next_check_on(lead.get("registered_at") or now, self.today))
-            )
+            self.schedule(conn, lead, inscription, now)
         self.result.count(str(recorded or lead["status"]))
-        return True
+
+    def schedule(
+        self, conn: Connection, lead: dict[str, Any], inscription: Inscription, now: datetime
+    ) -> None:
+        """The lead's intake end (Kroton's offer, else the chosen one) and its next look."""
+        intake_ends_on = inscription.intake_ends_on or lead.get("intake_ends_on")
+        conn.execute(
+            update(S)
+            .where(S.c.id == lead["id"])
+            .values(
+                intake_ends_on=intake_ends_on,
+                next_check_on=next_look(
+                    self.today,
+                    lead.get("registered_at") or now,
+                    inscription.classification,
+                    intake_ends_on,
+                    self.tracking,
+                ),
+            )
+        )
 
     def fail(self, lead: dict[str, Any], why: str) -> None:
         self.result.count(Status.REGISTER_FAILED.value)
@@ -240,36 +255,56 @@ class _Registrar:
             conn.execute(update(S).where(S.c.id == lead["id"]).values(**values))
 
     # -- look-ups --------------------------------------------------------------------------
-    def lookup(self, lead: dict[str, Any]) -> KrotonVerdict:
+    def lookup(self, lead: dict[str, Any]) -> Seen:
         """What Kroton holds for the lead's CPF; the enrolment look-up only when it can
-        change the verdict (``needs_enrolment_lookup``)."""
+        change the decision (``domain.precheck.needs_enrolment_check``)."""
         answer = self.kroton.inscriptions_by_cpf(lead["cpf"])
         enrolments = (
-            self.kroton.enrolments_by_cpf(lead["cpf"]) if needs_enrolment_lookup(answer) else None
+            self.kroton.enrolments_by_cpf(lead["cpf"])
+            if needs_enrolment_check(answer, self.today, self.precheck_rules)
+            else None
         )
-        return KrotonVerdict(answer, enrolments)
+        return Seen(answer, enrolments)
 
     # -- one lead ------------------------------------------------------------------------------
     def handle(self, lead: dict[str, Any], options: list[dict[str, Any]] | None) -> None:
         """Pre-check (or reconcile a mark left without a result), then register."""
-        reconciling = lead["sent_at"] is not None
-        verdict = self.lookup(lead)
-        if reconciling:
+        lead = {**lead, "intake_ends_on": _intake_end(options)}
+        seen = self.lookup(lead)
+        decision = precheck(seen.answer, seen.enrolments, self.today, self.precheck_rules)
+        if lead["sent_at"] is not None:  # marked, no result: did our POST land?
             self.result.reconciled += 1
-            if self.follow(lead, verdict, reason(StatusReason.RECONCILED)):
+            ours = seen.answer.made_since(lead["sent_at"] - RECONCILE_MARGIN)
+            if ours.inscriptions:
+                decision = Precheck(True, "our registration", ours.best(), ours.best().status)
+            if decision.follow:
+                self.follow(lead, seen, decision, reason(StatusReason.RECONCILED, decision.why))
                 return
             # Kroton never got it: safe to send again, now, without a second look-up.
             self.note_transient(lead, "reconciled: not at Kroton", clear_mark=True)
             lead = {**lead, "sent_at": None}
-        elif self.follow(lead, verdict, reason(StatusReason.FOUND_AT_KROTON)):
+        elif decision.follow:
+            code = (
+                StatusReason.STUDENT_AT_KROTON
+                if decision.status is Status.ENROLLED
+                else StatusReason.FOUND_AT_KROTON
+            )
+            self.follow(lead, seen, decision, reason(code, decision.why))
             self.result.found_at_kroton += 1
             return
         if not options:
             self.fail(lead, reason(StatusReason.NO_COURSE_OPTIONS))
             return
-        self.register(lead, options)
+        why = decision.why
+        if str(lead.get("gender") or "").upper() not in ("M", "F"):
+            why = "; ".join(
+                p
+                for p in (why, f"gender unknown, sent as {self.rules.gender_unknown_send_as}")
+                if p
+            )
+        self.register(lead, options, why)
 
-    def register(self, lead: dict[str, Any], options: list[dict[str, Any]]) -> None:
+    def register(self, lead: dict[str, Any], options: list[dict[str, Any]], why: str = "") -> None:
         try:
             payload = build_enrolment_payload(
                 lead,
@@ -303,7 +338,10 @@ class _Registrar:
             return
         except KrotonRejected as exc:
             if exc.status_code == 409:  # Kroton already holds an inscription for this CPF
-                self.follow(lead, self.lookup(lead), reason(StatusReason.ALREADY_INSCRIBED))
+                seen = self.lookup(lead)
+                held = seen.answer.best()
+                decision = Precheck(True, "", held, held.status if held else None)
+                self.follow(lead, seen, decision, reason(StatusReason.ALREADY_INSCRIBED))
                 return
             self.fail(lead, reason(StatusReason.KROTON_REJECTED, scrub(exc.message or "")))
             return
@@ -314,7 +352,7 @@ class _Registrar:
             self.note_transient(lead, type(exc).__name__, clear_mark=True)
             return
         self.checkpoint("answered", lead["id"])
-        self.record_registration(lead, answer, options)
+        self.record_registration(lead, answer, options, why)
 
     def mark(self, sub_id: int) -> None:
         """Commit ``sent_at`` before anything is sent — only while the claim is ours."""
@@ -334,7 +372,11 @@ class _Registrar:
             raise ClaimLost(f"subscription {sub_id}: claim lost before the mark")
 
     def record_registration(
-        self, lead: dict[str, Any], answer: RegistrationAnswer, options: list[dict[str, Any]]
+        self,
+        lead: dict[str, Any],
+        answer: RegistrationAnswer,
+        options: list[dict[str, Any]],
+        why: str = "",
     ) -> None:
         """Record an accepted registration: what the answer says, else pending."""
         inscription = replace(
@@ -350,15 +392,18 @@ class _Registrar:
                 inscription,
                 answer.status,
                 answer.raw,
-                reason(StatusReason.REGISTRATION_ACCEPTED, inscription.processing),
+                (
+                    reason(StatusReason.PROCESSING_ERROR, scrub(answer.message or ""))
+                    if answer.status is Status.FAILED
+                    else reason(
+                        StatusReason.REGISTRATION_ACCEPTED,
+                        "; ".join(part for part in (inscription.processing, why) if part),
+                    )
+                ),
                 self.run_id,
                 now,
             )
-            conn.execute(
-                update(S)
-                .where(S.c.id == lead["id"])
-                .values(next_check_on=next_check_on(now, self.today))
-            )
+            self.schedule(conn, lead, inscription, now)
             self.checkpoint("before_record_commit", lead["id"])
         self.result.count(str(recorded or lead["status"]))
 
@@ -416,8 +461,8 @@ def register_leads(
     result = RegistrationResult(import_date, dry_run=dry_run)
     claims = None if dry_run else LeadClaims(engine, new_owner(run_id), claim_ttl_seconds)
     registrar = _Registrar(engine, kroton, rules, run_id, result, claims, checkpoint)
-    if not dry_run:
-        with engine.begin() as conn:  # Kroton requires M/F: such leads are never sent
+    if not dry_run and rules.gender_unknown_policy == "hold":
+        with engine.begin() as conn:  # Kroton requires M/F: held, never sent (the policy)
             transition_where(
                 conn,
                 and_(
@@ -430,6 +475,8 @@ def register_leads(
                 reason(StatusReason.GENDER_UNKNOWN),
                 run_id,
             )
+    if not dry_run:
+        with engine.begin() as conn:
             # A person erased while waiting is never sent (erasure closes these itself; this
             # settles any left behind, so that none waits forever).
             transition_where(

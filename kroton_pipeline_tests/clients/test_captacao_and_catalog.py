@@ -11,7 +11,7 @@ from kroton_pipeline.clients.captacao import CaptacaoClient
 from kroton_pipeline.clients.catalog import CatalogClient
 from kroton_pipeline.clients.errors import AuthenticationFailed
 from kroton_pipeline.domain.catalog_query import CourseSearch, build_course_query
-from kroton_pipeline.sandbox import SandboxServer
+from kroton_pipeline.sandbox import Credentials, SandboxServer
 from kroton_pipeline_tests.clients.conftest import FAST, fresh_cpfs
 
 pytestmark = pytest.mark.integration
@@ -86,3 +86,13 @@ def test_catalog_5xx_burst_is_retried(sandbox: SandboxServer, catalog: CatalogCl
     sandbox.set_faults("catalog_search", burst=2)
     assert catalog.search({"bool": {"must": [{"match": {"ativa": True}}]}}, size=0).total > 0
     assert catalog.counters.retries == 2
+
+
+def test_a_catalog_without_auth_is_searched_with_no_authorization_header() -> None:
+    with (
+        SandboxServer(port=0, credentials=Credentials(catalog_api_key=None)) as open_catalog,
+        CatalogClient(base_url=open_catalog.catalog_url, api_key="", auth_scheme="none") as bare,
+    ):
+        assert bare.search({"bool": {"must": [{"match": {"ativa": True}}]}}, size=0).total > 0
+    with pytest.raises(ValueError, match="none"):
+        CatalogClient(base_url="http://x", api_key="", auth_scheme="Basic")  # type: ignore[arg-type]

@@ -186,3 +186,10 @@ def test_unknown_classification_ranks_after_live_and_before_dropped_inscriptions
     )
     best = read.best()
     assert best is not None and best.inscription_id == "2" and best.unknown_classification
+
+
+def test_a_processing_error_in_the_answer_fails_the_inscription_a_refusal_fails_the_request():
+    processed = parse_registration({"success": True, "inscricaoId": "9", "status": "ERROR"})
+    assert processed.accepted and processed.status is Status.FAILED  # failed, not register_failed
+    refused = parse_registration({"success": False, "status": "ERROR", "message": "Dados"})
+    assert not refused.accepted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
@@ -13,11 +13,14 @@ from kroton_pipeline.notifications.alerts import (
     api_figures_from_metadata,
     import_volume_alert,
     rate_limit_alerts,
+    registration_time_alert,
     retry_alerts,
+    success_rate_alerts,
 )
 from kroton_pipeline.notifications.reporter import RunReporter
 from kroton_pipeline.notifications.run_facts import RunFacts
 from kroton_pipeline.notifications.thresholds import AlertThresholds, alert_thresholds
+from kroton_pipeline_tests.db.factories import create_subscriptions
 
 THRESHOLDS = AlertThresholds(rate_limit_wait_seconds=60, retry_share=0.2, retry_min_requests=20)
 DAY = date(2026, 11, 28)
@@ -122,3 +125,38 @@ def test_anomalous_import_volume_starts_and_clears_with_the_runs_that_import(
     assert "Alert cleared" in cleared.text
     # A run that imported nothing says nothing about the volume.
     assert reporter.alerts(RunFacts("checker", "run-b", str(DAY), [DAY], 1.0, {})) == []
+
+
+def test_a_success_rate_under_90_percent_alerts_and_under_80_percent_says_investigate() -> None:
+    assert success_rate_alerts(5, 6, THRESHOLDS) == []  # too few sent to judge
+    warn, investigate = success_rate_alerts(85, 100, THRESHOLDS)
+    assert warn.key == "success_rate" and warn.active
+    assert investigate.key == "success_rate_investigate" and not investigate.active
+    _warn, investigate = success_rate_alerts(70, 100, THRESHOLDS)
+    assert investigate.active and "investigate" in investigate.title
+    assert not any(alert.active for alert in success_rate_alerts(95, 100, THRESHOLDS))
+
+
+def test_import_to_registration_over_24_hours_alerts() -> None:
+    assert registration_time_alert(None, THRESHOLDS) is None
+    slow = registration_time_alert(30.5, THRESHOLDS)
+    assert slow is not None and slow.active and "30.5 h" in slow.detail
+    fast = registration_time_alert(3.0, THRESHOLDS)
+    assert fast is not None and not fast.active
+
+
+def test_a_registration_pass_below_target_reaches_slack_once(engine: Engine) -> None:
+    with engine.begin() as conn:
+        create_subscriptions(
+            conn, 8, 1, status="registered", import_date=DAY, registered_at=datetime(2026, 11, 29)
+        )
+        create_subscriptions(
+            conn, 4, 20, status="register_failed", status_reason="kroton_rejected: x",
+            import_date=DAY,
+        )  # fmt: skip
+    reporter = RunReporter(engine, THRESHOLDS, "http://ui")
+    facts = RunFacts("register", "run-a", str(DAY), [DAY], 1.0, {"registrations": [{}]})
+    texts = [message.text for message in reporter.alerts(facts)]
+    assert any("registration success rate below target" in text for text in texts)
+    assert any("investigate" in text for text in texts)  # 8 of 12: 67 %
+    assert reporter.alerts(facts) == []

@@ -225,3 +225,14 @@ def test_the_import_date_of_a_run_is_read_from_its_partition_tags() -> None:
     label, days = _dates(run)
     assert label == "2026-11-01…2026-11-03"
     assert days == [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
+
+
+def test_slack_can_be_an_incoming_webhook_as_in_the_design_document(fake_slack: FakeSlack) -> None:
+    from kroton_pipeline.notifications.messages import run_started_message
+
+    slack = KrotonSlackResource(webhook_url=fake_slack.url + "services/T000/B000/XXXX")
+    assert slack.enabled
+    assert slack.post(run_started_message("checker", "r" * 16, None, None)) is True
+    [call] = fake_slack.calls
+    assert call.method == "XXXX" and call.authorization is None
+    assert "checker" in call.body["text"] and "channel" not in call.body

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date
 
 from kroton_pipeline.domain.budget_plan import (
     BudgetPlan,
-    check_ages,
     days_to_clear_backlog,
-    max_days_between_checks,
-    next_check_on,
-    steady_state_daily_checks,
+    looks_per_lead,
+    steady_state_daily_looks,
 )
 from kroton_pipeline.notifications.messages import run_finished_message
 from kroton_pipeline.notifications.reporter import _forecast
@@ -26,23 +24,6 @@ def test_kroton_limit_gives_28800_requests_a_day_split_registrations_first() -> 
     assert plan.follow_up_cap == 8_640
     assert plan.registration_share == 28_800 - 8_640
     assert plan.new_leads_per_day(2.0) == 10_080
-
-
-def test_follow_ups_are_dense_while_fresh_then_sparse_then_stop() -> None:
-    registered = datetime(2026, 11, 1, 10, 0)
-    assert next_check_on(registered, date(2026, 11, 1)) == date(2026, 11, 4)
-    assert next_check_on(registered, date(2026, 11, 10)) == date(2026, 11, 25)
-    assert next_check_on(registered, date(2026, 12, 10)) is None  # cut off after 30 days
-    assert check_ages() == [3, 6, 9, 24, 39]
-    assert max_days_between_checks() == 15
-
-
-def test_lead_without_registration_time_is_looked_at_the_next_day() -> None:
-    assert next_check_on(None, TODAY) == date(2026, 11, 30)
-
-
-def test_schedule_fits_1500_new_leads_a_day_within_the_follow_up_cap() -> None:
-    assert steady_state_daily_checks(1_500) <= BudgetPlan().follow_up_cap
 
 
 def test_forecast_counts_days_of_registration_budget_for_the_backlog() -> None:
@@ -82,7 +63,8 @@ def test_follow_up_gets_its_cap_on_a_busy_day_and_the_leftover_on_a_quiet_one() 
 
 def test_sustainable_intake_pays_for_registration_and_the_whole_follow_up_schedule() -> None:
     plan = BudgetPlan()
-    intake = plan.sustainable_intake(calls_per_lead=2.0, look_ups_per_lead=5)
-    assert intake == 28_800 // 7
+    looks = looks_per_lead(150)  # followed for a 150-day intake
+    intake = plan.sustainable_intake(calls_per_lead=2.0, look_ups_per_lead=looks)
+    assert intake == int(28_800 / (2 + looks))
     demand = intake * 2.0
-    assert plan.follow_up_allowance(demand) >= steady_state_daily_checks(intake)
+    assert plan.follow_up_allowance(demand) >= steady_state_daily_looks(intake, 150)

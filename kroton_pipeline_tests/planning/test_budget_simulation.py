@@ -1,10 +1,11 @@
-"""30 simulated days of the daily budget plan: 50,000 tracked leads, 1,500 new leads a day.
+"""30 simulated days of the daily budget plan: 50,000 tracked leads, 1,500 new leads a day,
+followed on the tracking schedule until their intake is over.
 
 Kroton's side is the sandbox's own lifecycle (``kroton_pipeline.sandbox.lifecycle``: the same
 deterministic classification paths the HTTP sandbox serves), called in-process on the
 sandbox clock — at this scale (≈ 300,000 look-ups) going over HTTP would only measure the
 loopback. Our side is the product: the follow-up selection with its cap
-(``check_follow_ups.due_leads``), the decay schedule (``budget_plan.next_check_on``), the
+(``check_follow_ups.due_leads``), the tracking schedule (``tracking.next_look``), the
 classification table and the status machine (``apply_status_changes``), on a real SQLite file.
 """
 
@@ -22,16 +23,10 @@ from kroton_pipeline.db.migrate import upgrade
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import insert_rows
-from kroton_pipeline.domain.budget_plan import (
-    CALLS_PER_NEW_LEAD,
-    TRACKING_CUT_OFF_DAYS,
-    BudgetPlan,
-    check_ages,
-    follow_up_interval,
-    next_check_on,
-)
+from kroton_pipeline.domain.budget_plan import CALLS_PER_NEW_LEAD, BudgetPlan
 from kroton_pipeline.domain.kroton_answers import status_for_classification
 from kroton_pipeline.domain.statuses import TRACKED, Status
+from kroton_pipeline.domain.tracking import TrackingRules, look_days, next_look
 from kroton_pipeline.sandbox.lifecycle import (
     DAY,
     Inscription,
@@ -49,6 +44,9 @@ START = date(2026, 6, 1)
 # Every inscription answers SUCCESS at once: pending ones are the registration pass's job.
 TIMING = Timing(immediate_success_share=1.0)
 FINAL_SEEN = (Status.ENROLLED, Status.DROPPED)
+RULES = TrackingRules()
+# The leads already tracked were registered over the last 60 days.
+OLDEST_AT_START = 60
 
 
 def _sandbox_time(day: date) -> float:
@@ -73,7 +71,7 @@ def _lead_row(number: int, registered_on: date) -> dict:
         "status": Status.REGISTERED.value,
         "registered_at": registered_at,
         "last_check": registered_at,
-        "next_check_on": next_check_on(registered_at, registered_on),
+        "next_check_on": next_look(registered_on, registered_at, None, None, RULES),
         "kroton_subscription_id": f"I{number}",
         "kroton_system": "COLABORAR",
         "attempts": 0,
@@ -89,6 +87,7 @@ def test_thirty_days_of_follow_ups_stay_within_cap_and_schedule(tmp_path) -> Non
     upgrade(url)
     engine = make_engine(url)
     plan = BudgetPlan()
+    allowance = plan.follow_up_allowance(NEW_PER_DAY * CALLS_PER_NEW_LEAD)
     rng = random.Random(SEED)
     inscriptions: dict[int, Inscription] = {}
     checks: dict[int, list[date]] = defaultdict(list)
@@ -107,11 +106,11 @@ def test_thirty_days_of_follow_ups_stay_within_cap_and_schedule(tmp_path) -> Non
         with engine.begin() as conn:
             insert_rows(conn, Subscription, rows)
 
-    # 50,000 leads already tracked, registered over the last weeks (ages 0..38 days).
+    # 50,000 leads already tracked, registered over the last weeks.
     next_id = 1
     backlog: dict[date, list[int]] = defaultdict(list)
     for _ in range(TRACKED_AT_START):
-        backlog[START - timedelta(days=rng.randrange(0, TRACKING_CUT_OFF_DAYS + 9))].append(next_id)
+        backlog[START - timedelta(days=rng.randrange(0, OLDEST_AT_START))].append(next_id)
         next_id += 1
     for day, numbers in sorted(backlog.items()):
         register(numbers, day)
@@ -119,7 +118,7 @@ def test_thirty_days_of_follow_ups_stay_within_cap_and_schedule(tmp_path) -> Non
     with engine.begin() as conn:
         for number, day in registered_on.items():
             age = (START - day).days
-            upcoming = [a for a in check_ages() if a >= age]
+            upcoming = [a for a in look_days(age + RULES.max_interval_days, RULES) if a >= age]
             conn.execute(
                 update(Subscription)
                 .where(Subscription.id == number)
@@ -134,7 +133,7 @@ def test_thirty_days_of_follow_ups_stay_within_cap_and_schedule(tmp_path) -> Non
         register(list(range(next_id, next_id + NEW_PER_DAY)), today)
         next_id += NEW_PER_DAY
 
-        leads = due_leads(engine, today, limit=plan.follow_up_cap - 1)
+        leads = due_leads(engine, today, limit=allowance - 1)
         follow_up_spent.append(len(leads) + 1)  # one look-up each + the day's token
         now = _sandbox_time(today)
         changes: list[StatusChange] = []
@@ -147,7 +146,10 @@ def test_thirty_days_of_follow_ups_stay_within_cap_and_schedule(tmp_path) -> Non
             )
             if status is not None and status.value != lead["status"]:
                 changes.append(StatusChange(number, status, "daily follow-up"))
-            schedule.append({"id": number, "due": next_check_on(lead["registered_at"], today)})
+            seen = classification_at(inscriptions[number], now, SEED, TIMING)
+            schedule.append(
+                {"id": number, "due": next_look(today, lead["registered_at"], seen, None, RULES)}
+            )
         checked_at = datetime.combine(today, datetime.min.time()) + timedelta(hours=7)
         with engine.begin() as conn:
             apply_status_changes(conn, changes, run_id=f"sim-{today}")
@@ -162,18 +164,18 @@ def test_thirty_days_of_follow_ups_stay_within_cap_and_schedule(tmp_path) -> Non
         overdue = due_leads(engine, today, limit=1)
         assert overdue == [], f"{today}: tracked leads left unchecked past their schedule"
 
-    # Follow-ups stayed within their share of the budget every day.
-    assert max(follow_up_spent) <= plan.follow_up_cap
+    # Follow-ups stayed within what registrations left of the budget every day.
+    assert max(follow_up_spent) <= allowance
     # Every change Kroton made was picked up at the first scheduled look after it.
     end = START + timedelta(days=DAYS - 1)
     missed = 0
     for number, ins in inscriptions.items():
         for when, classification in classification_history(ins, SEED, TIMING)[1:]:
             changed_on = START + timedelta(days=int(when // DAY))
-            interval = follow_up_interval((changed_on - registered_on[number]).days)
-            window = None if interval is None else changed_on + timedelta(days=interval)
+            interval = RULES.max_interval_days  # the longest a change may wait to be seen
+            window = changed_on + timedelta(days=interval)
             seen = checks[number]
-            in_view = changed_on >= START and window is not None and window <= end
+            in_view = changed_on >= START and window <= end
             if in_view and not any(changed_on <= day <= window for day in seen):
                 missed += 1
             if status_for_classification(classification) in FINAL_SEEN:

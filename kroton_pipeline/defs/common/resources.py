@@ -102,6 +102,26 @@ class RulesResource(dg.ConfigurableResource):
     completion_year: int = Field(
         0, description="inscricao.anoConclusao; 0: the year the lead turned 18 (max last year)."
     )
+    precheck_stale_days: int = Field(
+        365, description="An inscription older than this belongs to an earlier intake cycle."
+    )
+    tracking_grace_days: int = Field(
+        60, description="Days a lead is followed after its offer's inscription window closes."
+    )
+    tracking_horizon_days: int = Field(
+        365, description="Days a lead is followed when no inscription window is known."
+    )
+    tracking_max_interval_days: int = Field(
+        14, description="The longest wait between two looks at a tracked lead."
+    )
+    tracking_classified_interval_days: int = Field(
+        3, description="Days between looks while Kroton says Classificado."
+    )
+    gender_unknown_policy: str = Field(
+        "hold",
+        description="Leads whose gender stays NI: hold (register_failed) or send (as below).",
+    )
+    gender_unknown_send_as: str = Field("F", description="The gender sent under 'send'.")
 
     @cached_property
     def rules(self) -> BusinessRules:
@@ -167,7 +187,11 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
         "captacao": captacao,
         "catalog": CatalogResource(
             base_url=settings.catalog_base_url,
-            api_key=_secret(settings, "CATALOG_KROTON_API_KEY", settings.catalog_api_key),
+            api_key=(
+                ""
+                if settings.catalog_auth_scheme == "none"
+                else _secret(settings, "CATALOG_KROTON_API_KEY", settings.catalog_api_key)
+            ),
             auth_scheme=settings.catalog_auth_scheme,
             rate_limit=settings.catalog_budget.requests,
             rate_window_seconds=settings.catalog_budget.window_seconds,

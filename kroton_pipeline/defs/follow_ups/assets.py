@@ -29,6 +29,7 @@ from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.common.stages import FOLLOW_UP
 from kroton_pipeline.domain.budget_plan import BudgetPlan
+from kroton_pipeline.domain.tracking import tracking_rules
 from kroton_pipeline.steps.budget_demand import registration_demand
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
 
@@ -88,6 +89,7 @@ def follow_up_snapshots(
             ignore_schedule=config.ignore_schedule,
             progress=progress.for_date(snapshot_date),
             claim_ttl_seconds=database.claim_ttl_seconds,
+            tracking=tracking_rules(rules.rules),
         )
         after = api_counters(client.counters.as_metadata())
         if result.unknown_classifications:
@@ -102,7 +104,7 @@ def follow_up_snapshots(
             "failures": result.failures,
             "held_by_another_run": result.claimed_elsewhere,
             "unknown_classifications": result.unknown_classifications,
-            "no_longer_tracked": result.untracked,
+            "tracking_ended": result.tracking_ended,
         }
         records[snapshot_date.isoformat()] = DateRecord(
             metadata={

@@ -52,8 +52,9 @@ def ibge_names(database: DatabaseResource) -> dg.MaterializeResult:
     owners=["team:integrations"],
     description=(
         "Missing genders of the import date filled in, set-based: other subscriptions with the "
-        "same first name, then the IBGE names table, else NI. Leads left NI cannot be sent to "
-        "Kroton (it requires M/F) and end register_failed (gender_unknown)."
+        "same first name, then the IBGE names table, else NI. Kroton requires M/F: by default "
+        "(KROTON_GENDER_UNKNOWN_POLICY=hold) leads left NI end register_failed "
+        "(gender_unknown); with `send` they go with KROTON_GENDER_UNKNOWN_SEND_AS."
     ),
 )
 def subscription_genders(
@@ -68,7 +69,12 @@ def subscription_genders(
     records: dict[str, DateRecord] = {}
     for day in partition_dates(context):
         result = fill_genders(
-            engine, day, rules.rules.gender_min_ratio, context.run.run_id, utcnow()
+            engine,
+            day,
+            rules.rules.gender_min_ratio,
+            context.run.run_id,
+            utcnow(),
+            hold_unknown=rules.rules.gender_unknown_policy == "hold",
         )
         figures = {
             "filled_from_subscriptions": result.from_subscriptions,

@@ -1,6 +1,6 @@
 """Slack run-status sensors over every job of the code location (SPEC §7).
 
-They use the Slack *resource* (token from ``EnvVar("SLACK_BOT_TOKEN")``, resolved when the
+They use the Slack *resource* (webhook or token through ``EnvVar``, resolved when the
 sensor runs) rather than dagster-slack's ``make_slack_on_run_failure_sensor``, which takes
 the token as a plain string when the code loads. With Slack off (no token or channel)
 every tick is skipped and nothing is sent or recorded.
@@ -15,7 +15,7 @@ from kroton_pipeline.notifications.run_facts import run_facts
 from kroton_pipeline.notifications.slack import KrotonSlackResource
 from kroton_pipeline.notifications.thresholds import alert_thresholds, run_url
 
-SLACK_OFF = "Slack is off: SLACK_BOT_TOKEN or SLACK_CHANNEL is not set"
+SLACK_OFF = "Slack is off: set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL"
 
 
 def _reporter(slack: KrotonSlackResource, database: DatabaseResource) -> RunReporter:
