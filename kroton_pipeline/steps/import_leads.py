@@ -157,7 +157,13 @@ def import_export(
             [c in existing and existing[c][1] == import_date and c not in erased for c in cpfs],
             bool,
         )
-        rejections = _rejection_rows(rejected, valid[earlier], valid[gone], import_date, now)
+        # An erased person's row rejected for another reason (a bad phone, a repeat in the
+        # file) keeps no personal data either: only its reason and row number.
+        rejected_cpfs = [c for c in rejected["cpf"].tolist() if isinstance(c, str)]
+        erased_rejected = _erased(conn, rejected_cpfs) if rejected_cpfs else set()
+        rejections = _rejection_rows(
+            rejected, valid[earlier], valid[gone], import_date, now, erased_rejected
+        )
 
         # In slices: holding every new row as a dict at once (plus SQLAlchemy's copy of the
         # parameters) raised the peak memory of a 100,000-row import by ~300 MB.
@@ -247,19 +253,24 @@ def _rejection_rows(
     erased: pd.DataFrame,
     import_date: date,
     now: datetime,
+    erased_rejected: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "import_date": import_date,
-            "row_number": int(row["row_number"]),
-            "reason": str(row["reason"]),
-            "detail": row.get("detail"),
-            "cpf": _python_value(row.get("cpf")),
-            "raw": row.get("raw"),
-            "created_at": now,
-        }
-        for row in rejected.to_dict("records")
-    ]
+    erased_rejected = erased_rejected or set()
+    rows = []
+    for row in rejected.to_dict("records"):
+        cpf = _python_value(row.get("cpf"))
+        forget = cpf in erased_rejected
+        rows.append(
+            {
+                "import_date": import_date,
+                "row_number": int(row["row_number"]),
+                "reason": str(row["reason"]),
+                "detail": row.get("detail"),
+                "cpf": None if forget else cpf,
+                "raw": None if forget else row.get("raw"),
+                "created_at": now,
+            }
+        )
     reason = RejectionReason.CPF_ALREADY_IMPORTED
     for row in already_imported.to_dict("records"):
         rows.append(

@@ -9,7 +9,6 @@ earlier imports, types, text encodings) run on PostgreSQL too.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -147,8 +146,9 @@ def _valid_cpfs(count: int, start: int = 100_000_000) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_200k_row_file_balances_quickly(sqlite_url: str, tmp_path: Path) -> None:
-    """200,000 rows, 1 % of them broken in three ways: all accounted for (~20 s: slow mark)."""
+def test_a_200k_row_file_balances(sqlite_url: str, tmp_path: Path) -> None:
+    """200,000 rows, 1 % of them broken in three ways: all accounted for (~20 s: slow mark;
+    how fast is the import benchmark's figure)."""
     size = 200_000
     frame = pd.DataFrame([GOOD] * size)
     frame["cpf"] = _valid_cpfs(size)
@@ -157,10 +157,8 @@ def test_a_200k_row_file_balances_quickly(sqlite_url: str, tmp_path: Path) -> No
     frame.loc[frame.index % 300 == 3, "cpf"] = frame.loc[frame.index % 300 == 0, "cpf"].to_numpy()
     content = frame.to_csv(index=False).encode()
     engine = make_engine(sqlite_url)
-    started = time.monotonic()
     try:
         result = import_export(engine, land(tmp_path / "landing", content, "csv"), RULES, "big")
-        seconds = time.monotonic() - started
         broken = 3 * len(range(1, size, 300))
         assert result.rows_in == size
         assert result.balanced
@@ -171,7 +169,6 @@ def test_a_200k_row_file_balances_quickly(sqlite_url: str, tmp_path: Path) -> No
             "duplicate_cpf_in_file": broken // 3,
         }
         assert written(engine) == (size - broken, broken, 1)
-        assert seconds < 60, f"200k rows took {seconds:.0f} s"
     finally:
         engine.dispose()
 

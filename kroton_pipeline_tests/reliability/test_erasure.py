@@ -253,3 +253,34 @@ def test_an_erased_person_in_a_later_export_is_refused_and_nothing_of_them_kept(
     assert refused["cpf"] is None and refused["raw"] is None
     for value in personal_values(person):
         assert value not in database_text(db_engine)
+
+
+def test_an_erased_person_in_bad_rows_leaves_no_personal_data_in_rejections(
+    db_engine: Engine, history: PreparedLeads, tmp_path: Path
+) -> None:
+    rows = leads_by_id(db_engine, history.to_register)
+    person = next(iter(rows.values()))
+    erase_person(db_engine, person["cpf"], "erasure", keys=erasure_keys())
+
+    # Exported again with a bad phone, and twice more in the same file.
+    later = history.import_date + timedelta(days=3)
+    frame = generate_export(later, 6, seed=13, bad_share=0.0, distinct_searches=3)
+    for row in (0, 1, 2):
+        frame.loc[row, "cpf"] = format_cpf(person["cpf"])
+        frame.loc[row, "user_name"] = person_name = "Pessoa Apagada da Silva"
+    frame.loc[0, "phone_number"] = "12"
+    path = write_export(frame, tmp_path / "landing4", later)
+    result = import_export(db_engine, ExportFile(str(path), path.name, later, "csv"), RULES, "d4")
+
+    assert result.balanced
+    with db_engine.connect() as conn:
+        kept = (
+            conn.execute(select(LeadRejection).where(LeadRejection.import_date == later))
+            .mappings()
+            .all()
+        )
+    mine = [row for row in kept if row["row_number"] in (1, 2, 3)]
+    assert len(mine) == 3
+    assert all(row["cpf"] is None and row["raw"] is None for row in mine)
+    stored = json.dumps([dict(row) for row in kept], default=str)
+    assert person["cpf"] not in stored and person_name not in stored
