@@ -14,8 +14,11 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed  ## run the whole pipeline on the sandbox and print the funnel
 	$(BIN)/python -m kroton_pipeline.demo
 
+# Two parts: the tests that can share the machine run on parallel workers, then the few that
+# must run alone (they restart PostgreSQL or run a whole Dagster deployment).
 test: $(BIN)/.installed  ## the test suite (PostgreSQL at 127.0.0.1:5432 when reachable)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

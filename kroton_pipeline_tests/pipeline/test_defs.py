@@ -64,7 +64,13 @@ PIPELINE_JOBS = {
     "sync_courses": ["course_matches"],
     "register": ["registrations"],
     "checker": ["follow_up_snapshots"],
-    "all_jobs": ["course_matches", "registrations", "subscription_genders", "subscriptions"],
+    "all_jobs": [
+        "course_matches",
+        "follow_up_snapshots",
+        "registrations",
+        "subscription_genders",
+        "subscriptions",
+    ],
     "retry_pass": ["course_matches", "registrations", "subscription_genders"],
 }
 PIPELINE_SCHEDULES = {

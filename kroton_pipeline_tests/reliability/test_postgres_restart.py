@@ -32,7 +32,7 @@ from kroton_pipeline_tests.reliability.pipeline_state import (
     register_posts,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.serial]
 
 
 def _cluster() -> list[str]:

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, select
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline_tests.ui.graphql import GraphQL, int_entries, markdown_entry
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 3
