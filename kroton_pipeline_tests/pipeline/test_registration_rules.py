@@ -53,7 +53,7 @@ def test_existing_inscription_moves_lead_to_krotons_status_with_its_full_answer(
     pipeline.export(day, size=20, seed=22)
     pipeline.prepare(day)
     lead = _to_register(pipeline)[0]
-    inscription_id = pipeline.sandbox.preseed(lead["cpf"], classificacao="Desclassificado")
+    inscription_id = pipeline.sandbox.preseed(lead["cpf"], classificacao="Aluno")
 
     pipeline.run("register", day)
 
@@ -62,12 +62,12 @@ def test_existing_inscription_moves_lead_to_krotons_status_with_its_full_answer(
         follow_up = conn.execute(
             select(FollowUp).where(FollowUp.subscription_id == lead["id"])
         ).one()
-    assert now.status == "dropped" and now.kroton_subscription_id == inscription_id
+    assert now.status == "enrolled" and now.kroton_subscription_id == inscription_id
     # Kroton's whole answer to the CPF look-up, as it came.
     kroton_answer = pipeline.sandbox.cpf_lookup(cpf_digits(lead["cpf"]))
     assert follow_up.source == json.loads(json.dumps(kroton_answer))
     history = [h for h in pipeline.history() if h["subscription_id"] == lead["id"]]
-    assert [h["to_status"] for h in history][-1] == "dropped"
+    assert [h["to_status"] for h in history][-1] == "enrolled"
     assert history[-1]["from_status"] == "to_register"
 
 
