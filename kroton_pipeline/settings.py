@@ -160,6 +160,26 @@ class RateBudget:
 
 
 @dataclass(frozen=True)
+class StuckThresholds:
+    """When a lead counts as stuck (``reporting.stuck_leads``): still before ``registered``
+    this many hours after its import, or ``awaiting_register`` (Kroton processing) this long."""
+
+    after_hours: float = 24.0
+    awaiting_hours: float = 6.0
+
+
+def load_stuck_thresholds(environ: Mapping[str, str] | None = None) -> StuckThresholds:
+    """``KROTON_STUCK_AFTER_HOURS`` (default 24) and ``KROTON_STUCK_AWAITING_HOURS`` (6)."""
+    environ = os.environ if environ is None else environ
+    return StuckThresholds(
+        after_hours=_number(environ, "KROTON_STUCK_AFTER_HOURS", StuckThresholds.after_hours),
+        awaiting_hours=_number(
+            environ, "KROTON_STUCK_AWAITING_HOURS", StuckThresholds.awaiting_hours
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the pipeline reads from its environment."""
 
@@ -184,6 +204,7 @@ class Settings:
     catalog_budget: RateBudget = RateBudget()
     rules: BusinessRules = BusinessRules()
     api_format: KrotonApiFormat = KrotonApiFormat()
+    stuck: StuckThresholds = StuckThresholds()
 
     @property
     def slack_enabled(self) -> bool:
@@ -380,4 +401,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         rules=load_rules(environ, api_format),
         api_format=api_format,
+        stuck=load_stuck_thresholds(environ),
     )
