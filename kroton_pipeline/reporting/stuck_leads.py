@@ -35,6 +35,17 @@ PENDING: tuple[Status, ...] = (
     Status.TO_REGISTER,
     Status.AWAITING_REGISTER,
 )
+# What to look at when leads wait in a status: the pipeline, not the lead, is usually at fault.
+STUCK_ACTIONS: dict[Status, str] = {
+    Status.TO_SYNC: "Did all_jobs (or the retry pass) run for this import date? Look at its "
+    "failures.",
+    Status.COURSE_FAILED: "The catalog search keeps failing: run the health check "
+    "(catalog_search) and look at the retry pass's runs.",
+    Status.TO_REGISTER: "Did register (or the retry pass) run for this date? Kroton's transient "
+    "failures show in the look-up (last error).",
+    Status.AWAITING_REGISTER: "Kroton has not finished processing: check that the retry pass "
+    "polls the date; ask Kroton if it lasts.",
+}
 # Ids listed per import date: enough to look a few up, short enough for a metadata table.
 MAX_IDS = 50
 NO_REASON = "-"
@@ -84,18 +95,18 @@ class StuckLeads:
         """A table by status and reason, with the catalogue's action and the ids."""
         if not self.fires:
             return "No stuck leads."
+        after = f"not registered after {self.thresholds.after_hours:g} h"
+        awaiting = f"awaiting over {self.thresholds.awaiting_hours:g} h"
         lines = [
             f"**{self.summary()}**",
             "",
-            "| status | reason | leads | past deadline | awaiting too long | what to do |",
+            f"| status | reason | leads | {after} | {awaiting} | what to check |",
             "|---|---|---:|---:|---:|---|",
         ]
         for group in self.groups:
-            info = status_reason_info(group.reason)
-            action = info.action if info is not None else ""
             lines.append(
-                f"| `{group.status}` | `{group.reason}` | {group.leads} | "
-                f"{group.past_deadline} | {group.awaiting_too_long} | {action} |"
+                f"| `{group.status}` | `{group.reason}` | {group.leads} | {group.past_deadline} "
+                f"| {group.awaiting_too_long} | {STUCK_ACTIONS[Status(group.status)]} |"
             )
         if len(self.by_date) > 1:
             dates = ", ".join(f"{day}: {count}" for day, count in sorted(self.by_date.items()))
