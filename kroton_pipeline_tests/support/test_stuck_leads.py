@@ -7,6 +7,7 @@ never stuck. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.stuck_leads import StuckLeads, find_stuck_leads, stuck_leads_by_date
 from kroton_pipeline.settings import SettingsError, StuckThresholds, load_settings
+from kroton_pipeline.support.stuck import main as stuck_command
 from kroton_pipeline_tests.support.leads import IMPORT_DATE, IMPORTED_AT, STEP, LeadBook
 
 S = Status
@@ -138,3 +140,15 @@ def test_thresholds_are_settings(engine: Engine, leads: dict[str, int]) -> None:
     assert load_settings({}).stuck == StuckThresholds(after_hours=24, awaiting_hours=6)
     with pytest.raises(SettingsError, match="KROTON_STUCK_AFTER_HOURS"):
         load_settings({"KROTON_STUCK_AFTER_HOURS": "soon"})
+
+
+def test_stuck_command_prints_each_date_and_fails_when_any(
+    engine: Engine, leads: dict[str, int]
+) -> None:
+    now = IMPORTED_AT + timedelta(hours=25)
+    out = io.StringIO()
+    assert stuck_command([], engine=engine, stdout=out, now=now) == 1
+    assert out.getvalue().startswith("## Import date 2026-11-28\n\n**4 stuck lead(s)")
+    out = io.StringIO()
+    assert stuck_command(["--date", "2026-11-29"], engine=engine, stdout=out, now=now) == 0
+    assert out.getvalue() == "No stuck leads.\n"
