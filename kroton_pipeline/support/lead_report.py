@@ -99,7 +99,7 @@ def render_story(story: LeadStory, *, now: datetime, show_personal_data: bool = 
         return _render_erased(story)
     teller = _Teller(show_personal_data)
     lines: list[str] = []
-    cpf = story.attempts[0].lead["cpf"] if story.attempts else None
+    cpf = story.cpf
     n = len(story.attempts)
     head = f"Lead look-up: {n} attempt(s), {len(story.export_rows)} export row(s)"
     if cpf:

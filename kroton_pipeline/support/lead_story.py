@@ -112,6 +112,7 @@ class LeadStory:
 
     attempts: list[Attempt] = field(default_factory=list)
     export_rows: list[ExportRow] = field(default_factory=list)
+    cpf: str | None = None
     erased: bool = False
     erased_at: datetime | None = None
     erased_subscription_ids: list[int] = field(default_factory=list)
@@ -177,7 +178,7 @@ def find_story(
     ]
     export_rows.sort(key=lambda r: (r.import_date, r.row_number or 0))
     _fill_attempts(conn, attempts)
-    return LeadStory(attempts=attempts, export_rows=export_rows)
+    return LeadStory(attempts=attempts, export_rows=export_rows, cpf=cpf)
 
 
 def _rows(conn: Connection, model: type, ids: list[int], *order: Any) -> list[Any]:
