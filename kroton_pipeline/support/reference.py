@@ -23,8 +23,8 @@ A lead's status says where it is; its reason (`status_reason`, and each `status_
 row) says why, as `code` or `code: detail`. An exported row that did not become a
 subscription is kept in `lead_rejections` with a rejection code. `python -m
 kroton_pipeline.lead` shows one person's codes with these meanings and actions.
-Replay = the `replay_register_failed` job for the import date, with the reason as its
-filter, once the cause is fixed.
+Replay = once the cause is fixed, the `replay_register_failed` job for the import date with
+`reason_prefix: <code>` (and `back_to`: `to_sync` to search courses again, or `to_register`).
 """
 
 
