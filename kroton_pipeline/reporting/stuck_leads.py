@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
 
 from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.domain.reason_catalogue import status_reason_info
@@ -128,7 +129,7 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def _stuck_leads_query(
     now: datetime, thresholds: StuckThresholds, import_dates: Sequence[date] | None
-):
+) -> Select[Any]:
     """One row per stuck lead: id, import date, status, reason and which rule it breaks."""
     S = Subscription
     entered_awaiting = (

@@ -17,6 +17,7 @@ from kroton_pipeline.steps.erasure import erase_person
 from kroton_pipeline_tests.support.leads import (
     IMPORT_DATE,
     IMPORTED_AT,
+    STEP,
     LeadBook,
     assert_no_personal_data,
 )
@@ -106,7 +107,7 @@ def write_leads(engine: Engine) -> Leads:
         row = book.row(ids["register_failed"])
         refusal = f"kroton_rejected: CPF {row['cpf']} nascido em {row['birthday']} recusado"
         change = StatusChange(row["id"], S.REGISTER_FAILED, refusal)
-        apply_status_changes(conn, [change], "run-8")
+        apply_status_changes(conn, [change], "run-8", IMPORTED_AT + 2 * STEP)
 
         ids["enrolled"] = book.lead(9, offers, found, (S.ENROLLED, "follow_up: Aluno"))
         ids["dropped"] = book.lead(10, offers, found, (S.DROPPED, "follow_up: Ausente"))
