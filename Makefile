@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint dev ui screenshots bench
+.PHONY: demo test lint dev ui screenshots bench lead stuck
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,9 @@ screenshots: $(BIN)/.installed  ## docs/screenshots/*.png from headless Chromium
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
+
+lead: $(BIN)/.installed  ## one lead's story: make lead ID=<subscription id>, or make lead (asks for the CPF)
+	@$(BIN)/python -m kroton_pipeline.lead $(ID)
+
+stuck: $(BIN)/.installed  ## leads waiting too long, per import date
+	@$(BIN)/python -m kroton_pipeline.support.stuck

@@ -184,6 +184,26 @@ class RateBudget:
 
 
 @dataclass(frozen=True)
+class StuckThresholds:
+    """When a lead counts as stuck (``reporting.stuck_leads``): still before ``registered``
+    this many hours after its import, or ``awaiting_register`` (Kroton processing) this long."""
+
+    after_hours: float = 24.0
+    awaiting_hours: float = 6.0
+
+
+def load_stuck_thresholds(environ: Mapping[str, str] | None = None) -> StuckThresholds:
+    """``KROTON_STUCK_AFTER_HOURS`` (default 24) and ``KROTON_STUCK_AWAITING_HOURS`` (6)."""
+    environ = os.environ if environ is None else environ
+    return StuckThresholds(
+        after_hours=_number(environ, "KROTON_STUCK_AFTER_HOURS", StuckThresholds.after_hours),
+        awaiting_hours=_number(
+            environ, "KROTON_STUCK_AWAITING_HOURS", StuckThresholds.awaiting_hours
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the pipeline reads from its environment."""
 
@@ -212,6 +232,7 @@ class Settings:
     catalog_budget: RateBudget = RateBudget()
     rules: BusinessRules = BusinessRules()
     api_format: KrotonApiFormat = KrotonApiFormat()
+    stuck: StuckThresholds = StuckThresholds()
     erasure_keys: tuple[str, ...] = field(default=(SANDBOX_ERASURE_KEY,), repr=False)
     claim_ttl_seconds: float = DEFAULT_CLAIM_TTL_SECONDS
     # Bring the schema to the latest migration when a run first uses the database (off when
@@ -513,4 +534,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         erasure_keys=tuple(key.decode() for key in erasure_keys(environ)),
         claim_ttl_seconds=claim_ttl,
         migrate_on_run=_switch(environ, "KROTON_MIGRATE_ON_RUN", True),
+        stuck=load_stuck_thresholds(environ),
     )

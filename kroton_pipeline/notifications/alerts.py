@@ -180,3 +180,15 @@ def registration_time_alert(
         value=round(median_hours, 2),
         detail=f"median {median_hours:.1f} h from import to registration (threshold {limit:g} h)",
     )
+
+
+def stuck_leads_alert(stuck: int, summary: str) -> AlertCondition:
+    """Leads of a registration pass's dates stuck before ``registered`` (see the check
+    ``no_stuck_leads``): the design document's "not registered after 48 h", found first."""
+    return AlertCondition(
+        key="stuck_leads",
+        title="stuck leads",
+        active=stuck > 0,
+        value=float(stuck),
+        detail=f"{summary}; one lead's story: python -m kroton_pipeline.lead <id>",
+    )

@@ -21,6 +21,7 @@ from kroton_pipeline.notifications.alerts import (
     rate_limit_alerts,
     registration_time_alert,
     retry_alerts,
+    stuck_leads_alert,
     success_rate_alerts,
 )
 from kroton_pipeline.notifications.messages import (
@@ -31,10 +32,13 @@ from kroton_pipeline.notifications.messages import (
 )
 from kroton_pipeline.notifications.run_facts import RunFacts, import_volumes, root_error
 from kroton_pipeline.notifications.thresholds import AlertThresholds, run_url
+from kroton_pipeline.reporting.stuck_leads import find_stuck_leads
 from kroton_pipeline.reporting.success_rate import (
     median_hours_to_registration,
     registration_success,
 )
+from kroton_pipeline.settings import load_settings
+from kroton_pipeline.timeutil import utcnow
 
 
 @dataclass
@@ -94,7 +98,9 @@ class RunReporter:
             with self.engine.connect() as conn:
                 success = registration_success(conn, facts.import_dates)
                 hours = median_hours_to_registration(conn, facts.import_dates)
+                stuck = find_stuck_leads(conn, utcnow(), load_settings().stuck, facts.import_dates)
             found += success_rate_alerts(success.accepted, success.sent, self.thresholds)
+            found.append(stuck_leads_alert(stuck.total, stuck.summary()))
             timing = registration_time_alert(hours, self.thresholds)
             if timing is not None:
                 found.append(timing)

@@ -48,7 +48,7 @@ PIPELINE_ASSETS = {
         "import_date",
         ["course_matches"],
         "kroton_api",
-        ["registration_success_rate"],
+        ["no_stuck_leads", "registration_success_rate"],
     ),
     "follow_up_snapshots": (
         "kroton_follow_up",

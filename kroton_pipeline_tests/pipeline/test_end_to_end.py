@@ -35,6 +35,7 @@ CHECKS = {
     "no_unknown_status",
     "to_register_leads_have_two_options",
     "registration_success_rate",
+    "no_stuck_leads",
 }
 # Kroton's own state -> the status the lead must end in (SPEC §5), written out independently
 # of the product's tables so that a mistake there shows up here.

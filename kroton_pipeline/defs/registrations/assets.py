@@ -25,10 +25,12 @@ from kroton_pipeline.defs.common.problems import outcomes_metadata, problems_met
 from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.common.stages import REGISTRATION
+from kroton_pipeline.defs.registrations.stuck_check import STUCK_LEADS_CHECK, stuck_leads_check
 from kroton_pipeline.defs.registrations.success_rate import success_rate_check
 from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
 from kroton_pipeline.domain.masking import mask_payload
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.settings import load_settings
 from kroton_pipeline.steps.budget_demand import waiting_to_be_sent
 from kroton_pipeline.steps.register_leads import RegistrationResult, register_leads
 
@@ -61,7 +63,7 @@ class RegistrationConfig(dg.Config):
     kinds={"python", "kroton", "sql"},
     owners=["team:integrations"],
     pool="kroton_api",
-    check_specs=[SUCCESS_RATE_CHECK],
+    check_specs=[SUCCESS_RATE_CHECK, STUCK_LEADS_CHECK],
     # A dry run observes instead of materializing (it changes nothing).
     output_required=False,
     description=(
@@ -111,13 +113,14 @@ def registrations(
             }
             continue
         check = success_rate_check(engine, [day], threshold)
+        stuck = stuck_leads_check(engine, day, load_settings().stuck)
         records[day.isoformat()] = DateRecord(
             metadata={
                 **_date_metadata(engine, context.run.run_id, day, result),
                 **api_metadata("kroton", before, after, result.leads),
                 **_budget_metadata(engine, plan),
             },
-            checks=[check] if check else [],
+            checks=[*([check] if check else []), stuck],
         )
     if dry_run:
         yield from observe_per_date(context, observed)

@@ -6,14 +6,15 @@ import dagster as dg
 from pydantic import Field
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
-from kroton_pipeline.domain.status_reasons import MEANINGS, StatusReason
+from kroton_pipeline.domain.reason_catalogue import status_reason_info
+from kroton_pipeline.domain.status_reasons import StatusReason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.steps.replay_failed import replay_register_failed
 
 # The register_failed reasons worth replaying once their cause is fixed, and what fixes it.
 # The job's description and its config schema are written from this one list.
 REPLAYABLE_REASONS: dict[str, str] = {
-    code.value: MEANINGS[code][1]
+    code.value: status_reason_info(code.value).action  # type: ignore[union-attr]
     for code in (
         StatusReason.GENDER_UNKNOWN,
         StatusReason.INVALID_PAYLOAD,
