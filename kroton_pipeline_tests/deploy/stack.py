@@ -144,9 +144,9 @@ class Stack:
             "CATALOG_RATE_WINDOW_SECONDS": RATE["window"],
         }
 
-    def dagster_home(self, host: Host, workspace: tuple[str, int] | None = None) -> Path:
-        """The host's DAGSTER_HOME: ``deploy/dagster.yaml`` as shipped (and a workspace)."""
-        home = self.root / "hosts" / host.name / "dagster_home"
+    def dagster_home(self, host: str, workspace: tuple[str, int] | None = None) -> Path:
+        """A host's DAGSTER_HOME: ``deploy/dagster.yaml`` as shipped (and a workspace)."""
+        home = self.root / "hosts" / host / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
         if workspace is not None:
@@ -204,7 +204,7 @@ class Stack:
         env = {
             **self.dagster_pg_env(),
             **self.pipeline_env(sandbox),
-            "DAGSTER_HOME": str(self.dagster_home(host)),
+            "DAGSTER_HOME": str(self.dagster_home(host.name)),
         }
         self.run_deploy_steps(host, env)
         argv = [str(BIN / "dagster"), "api", "grpc", "-m", MODULE, "-h", host.bind]
@@ -220,7 +220,7 @@ class Stack:
         """``dagster-webserver`` with a workspace naming the code server; its API client."""
         host = self.hosts.add(f"web{name}")
         port = host.port(WEBSERVER_PORT)
-        home = self.dagster_home(host, code_server.address)
+        home = self.dagster_home(host.name, code_server.address)
         argv = [str(BIN / "dagster-webserver"), "-w", str(home / "workspace.yaml")]
         argv += ["-h", host.bind, "-p", str(port)]
         env = {**self.dagster_pg_env(), "DAGSTER_HOME": str(home)}
@@ -234,7 +234,7 @@ class Stack:
     def start_daemon(self, code_server: Service, name: str = "") -> Service:
         """``dagster-daemon run`` with a workspace naming the code server."""
         host = self.hosts.add(f"daemon{name}")
-        home = self.dagster_home(host, code_server.address)
+        home = self.dagster_home(host.name, code_server.address)
         argv = [str(BIN / "dagster-daemon"), "run", "-w", str(home / "workspace.yaml")]
         env = {**self.dagster_pg_env(), "DAGSTER_HOME": str(home)}
         return self._service(f"daemon{name}", host, argv, env)

@@ -34,7 +34,7 @@ from kroton_pipeline_tests.deploy.stack import (
     past_import_dates,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.topology]
+pytestmark = [pytest.mark.integration, pytest.mark.topology, pytest.mark.slow]
 
 ALL_JOBS_ASSETS = ["subscriptions", "subscription_genders", "course_matches", "registrations"]
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
