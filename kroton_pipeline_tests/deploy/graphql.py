@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +92,13 @@ class DagsterGraphQL:
         self.http = httpx.Client(timeout=30)
 
     def query(self, document: str, **variables: Any) -> dict[str, Any]:
-        reply = self.http.post(self.url, json={"query": document, "variables": variables})
+        """The ``data`` of the answer; one retry after a server error (a stale connection of
+        the webserver's pool answers 500 once, e.g. after PostgreSQL restarted)."""
+        for attempt in (1, 2):
+            reply = self.http.post(self.url, json={"query": document, "variables": variables})
+            if reply.status_code < 500 or attempt == 2:
+                break
+            time.sleep(1)
         reply.raise_for_status()
         body = reply.json()
         if body.get("errors"):
