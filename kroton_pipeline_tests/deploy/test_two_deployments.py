@@ -3,11 +3,16 @@
 An operator deploys ``deploy/`` twice against the same Dagster database and the same
 pipeline database (a second compose project, a copied Helm release). Each daemon runs the
 sensors, the run queue and the run retries for its own code server; both read and write the
-same runs, sensor ticks, retry cursor and pool limits. Dagster does not stop the second
+same runs, sensor state, retry cursor and pool limits. Dagster does not stop the second
 daemon: each logs "Another ... daemon is still sending heartbeats" and goes on. Both daemons
 start together with two exports already landed, so both evaluate the landing sensor and
-drain the queue at the same moment; then the first run's worker is killed mid-registration,
-so both daemons see the failure that run retries act on.
+drain the queue at the same moment; then the running run's worker is killed
+mid-registration, so both daemons see the failure that run retries act on.
+
+Seen on Dagster 1.13.27: when the two sensor evaluations share a tick, the second copy of a
+run fails on its reserved run id; when they make a tick each, every export gets two runs,
+which the pool limit runs one after the other (the second finds nothing to send). The killed
+run was retried once. Both queue daemons launch runs, each to its own code server.
 
 The judge is the sandbox's journal: every lead POSTed exactly once, whichever daemon
 launched whichever run.
