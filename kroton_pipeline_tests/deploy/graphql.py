@@ -183,6 +183,3 @@ class DagsterGraphQL:
             if found:
                 return int(found.group(1))
         return None
-
-    def close(self) -> None:
-        self.http.close()

@@ -102,7 +102,7 @@ class Stack:
     dagster_db_url: str  # the fixture's URL (the test reaches PostgreSQL directly)
     pipeline_db_url: str
     services: list[Service] = field(default_factory=list)
-    apis: list[DagsterGraphQL] = field(default_factory=list)
+    clients: list[httpx.Client] = field(default_factory=list)
 
     @property
     def landing(self) -> Path:
@@ -170,7 +170,9 @@ class Stack:
         argv = [sys.executable, "-m", "kroton_pipeline.sandbox", "--host", host.bind]
         argv += ["--port", str(port), "--timeout-seconds", "1"]
         argv += ["--rate-limit", RATE["limit"], "--rate-window", RATE["window"]]
-        return SandboxProcess(self._service("sandbox", host, argv, {}), port)
+        sandbox = SandboxProcess(self._service("sandbox", host, argv, {}), port)
+        self.clients.append(sandbox.http)
+        return sandbox
 
     def run_deploy_steps(self, host: Host, env: dict[str, str]) -> None:
         """The one-off steps of a deploy, on ``host`` (an init container): the pipeline's
@@ -227,7 +229,7 @@ class Stack:
         webserver = self._service(f"webserver{name}", host, argv, env)
         webserver.wait_for_port(port)
         api = DagsterGraphQL(f"http://{host.address}:{port}")
-        self.apis.append(api)
+        self.clients.append(api.http)
         wait_until(api.location_loaded, 90, "the webserver to load the code location")
         return webserver, api
 
@@ -248,8 +250,8 @@ class Stack:
         return Deployment(code_server, webserver, daemon, api)
 
     def close(self) -> None:
-        for api in self.apis:
-            api.close()
+        for client in self.clients:
+            client.close()
         for service in reversed(self.services):
             service.stop()
         self.hosts.close()
