@@ -40,7 +40,10 @@ def _with_code_references(folder_defs: dg.Definitions) -> dg.Definitions:
         schedules=folder_defs.schedules,
         sensors=folder_defs.sensors,
         resources=folder_defs.resources,
-        executor=folder_defs.executor,
+        # One process per run: the steps of a job form a chain, so a process per step would
+        # only reload the code location for each step, and a run worker killed under the
+        # multiprocess executor leaves its step process running (and sending) on its own.
+        executor=folder_defs.executor or dg.in_process_executor,
         loggers=folder_defs.loggers,
         metadata=folder_defs.metadata,
         component_tree=folder_defs.component_tree,
