@@ -10,10 +10,16 @@ Databases
                   ``CI=true``.
 ``db_url``        both of the above (ids ``sqlite``, ``postgres``); ``engine`` is an Engine on it.
 ``empty_db_url``  an empty (not migrated) database of each kind, for migration tests.
+
+Dagster
+-------
+Every test starts with no Dagster instance in context (``isolated_dagster_context``, autouse):
+an instance opened by an earlier test cannot leak into this test's definitions load.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -21,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +36,26 @@ from kroton_pipeline.db.engine import make_engine, normalise_url
 from kroton_pipeline.db.migrate import upgrade
 
 DEFAULT_TEST_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+# --- Dagster --------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def isolated_dagster_context() -> Iterator[None]:
+    """No definitions-state storage in context when a test starts, whatever ran before.
+
+    Opening a ``DagsterInstance`` as a context manager puts its state storage in a context
+    variable, and closing it restores the previous value. Two instances closed out of order
+    (fixtures of different tests on one xdist worker, a runner thread) leave the closed one
+    there; the next definitions load then reads the storage of a collected instance and fails
+    with "undefined DagsterInstance weakref". So does an instance's context left open in an
+    abandoned generator, closed whenever the garbage collector gets to it. Each test starts
+    with none, and what it abandoned is collected before the next one starts.
+    """
+    with set_defs_state_storage(None):
+        yield
+        gc.collect()
 
 
 # --- databases -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 from sqlalchemy import Engine, select
 
 from kroton_pipeline.db.engine import make_engine
@@ -208,7 +209,10 @@ def make_pipeline(
 
         engine = make_engine(database_url)
         engines.append(engine)
-        return Pipeline(defs(), instance, server, engine, database_url, landing)
+        # Resolved against this test's instance, never one another test left in context.
+        with set_defs_state_storage(instance.defs_state_storage):
+            loaded = defs()
+        return Pipeline(loaded, instance, server, engine, database_url, landing)
 
     yield make
     for engine in engines:

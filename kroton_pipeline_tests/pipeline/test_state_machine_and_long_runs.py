@@ -1,11 +1,14 @@
-"""SPEC §5 through the pipeline (history, illegal moves) and long runs (progress, resume)."""
+"""The status machine through the pipeline (history, illegal moves) and long runs."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import re
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -142,3 +145,27 @@ def test_run_stopped_in_the_middle_resumes_without_resending(pipeline: Pipeline)
             assert (
                 lead["kroton_subscription_id"] == created[cpf_digits(lead["cpf"])][0]["inscricaoId"]
             )
+
+
+def test_definitions_load_against_their_own_instance_after_instances_closed_out_of_order(
+    make_pipeline: Callable[[str, dg.DagsterInstance], Pipeline],
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    # Two instances closed in the order they were opened leave the first one's (collected)
+    # state storage in context, as fixtures of earlier tests on one worker can.
+    for name in ("first", "second", "own"):
+        (tmp_path / name).mkdir()
+    first = dg.instance_for_test(temp_dir=str(tmp_path / "first"))
+    second = dg.instance_for_test(temp_dir=str(tmp_path / "second"))
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    gc.collect()
+
+    with dg.instance_for_test(temp_dir=str(tmp_path / "own")) as instance:
+        pipeline = make_pipeline(sqlite_url, instance)
+        (day,) = past_days(1)
+        pipeline.export(day, size=5, seed=45)
+        assert pipeline.run("import_leads", day).success
