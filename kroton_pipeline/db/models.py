@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import ENDED_WITHOUT_SUCCESS, Status
 
 # Stable constraint names so that Alembic migrations are identical on every dialect.
 NAMING_CONVENTION = {
@@ -64,6 +64,10 @@ def utcnow() -> datetime:
 
 
 _STATUS_VALUES = ", ".join(f"'{status.value}'" for status in Status)
+# The predicate of "one active subscription per CPF" (model and migration share it).
+ACTIVE_ATTEMPT = "status NOT IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in sorted(ENDED_WITHOUT_SUCCESS))
+)
 
 
 class Base(DeclarativeBase):
@@ -72,12 +76,20 @@ class Base(DeclarativeBase):
 
 
 class Subscription(Base):
-    """One lead, unique by CPF, with its current status and Kroton ids."""
+    """One attempt of a lead, with its current status and Kroton ids.
+
+    A CPF has at most one active attempt (the partial unique index): a person whose attempt
+    ended without success (``ENDED_WITHOUT_SUCCESS``) may return in a later export as attempt
+    ``n + 1``; earlier attempts keep their history.
+    """
 
     __tablename__ = "subscriptions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    cpf: Mapped[str] = mapped_column(String(11), unique=True)
+    cpf: Mapped[str] = mapped_column(String(11))
+    # 1 for a person's first subscription, n + 1 when they return (not ``attempts``, the
+    # registration tries of this subscription).
+    attempt_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     user_name: Mapped[str] = mapped_column(String(200))
     first_name: Mapped[str | None] = mapped_column(String(80), index=True)
     gender: Mapped[str | None] = mapped_column(String(2))
@@ -141,6 +153,14 @@ class Subscription(Base):
         Index("ix_subscriptions_status_import_date", "status", "import_date"),
         Index("ix_subscriptions_import_date", "import_date"),
         Index("ix_subscriptions_next_check_on", "next_check_on"),
+        UniqueConstraint("cpf", "attempt_number"),
+        Index(
+            "uq_subscriptions_active_cpf",
+            "cpf",
+            unique=True,
+            postgresql_where=text(ACTIVE_ATTEMPT),
+            sqlite_where=text(ACTIVE_ATTEMPT),
+        ),
         # A status outside the machine is a bug; the database refuses it too.
         CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
     )

@@ -153,7 +153,8 @@ _REJECTIONS: dict[RejectionReason, tuple[str, Action, str]] = {
         "Nothing: the first row is the lead (fix the export if the rows disagree).",
     ),
     R.CPF_ALREADY_IMPORTED: (
-        "The CPF already belongs to a subscription imported on another date.",
+        "The CPF has an active or enrolled subscription imported on another date (a person "
+        "whose attempt ended without success comes back as a new attempt instead).",
         Action.NOTHING,
         "Nothing: the earlier subscription is the lead; look it up by CPF.",
     ),

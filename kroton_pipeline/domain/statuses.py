@@ -48,6 +48,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 FINAL: frozenset[Status] = frozenset(
     {S.EMPTY_COURSE, S.ENROLLED, S.DROPPED, S.FAILED, S.REGISTER_FAILED}
 )
+# Attempts that ended without success: the person may come back in a later export as a new
+# attempt (one active subscription per CPF; enrolled people and erased people never return).
+ENDED_WITHOUT_SUCCESS: frozenset[Status] = frozenset(
+    {S.EMPTY_COURSE, S.DROPPED, S.FAILED, S.REGISTER_FAILED}
+)
 # Leads whose inscription Kroton still moves: the daily checker follows these.
 TRACKED: frozenset[Status] = frozenset({S.AWAITING_REGISTER, S.REGISTERED})
 # Leads a later run will pick up again without an operator.

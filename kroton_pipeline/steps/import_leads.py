@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select, update
 
+from kroton_pipeline.db.attempts import RowFate, classify_rows, latest_attempts
 from kroton_pipeline.db.models import ErasedPerson, ImportFile, LeadRejection, Subscription
 from kroton_pipeline.db.status_changes import record_created
-from kroton_pipeline.db.upserts import chunked, insert_returning_ids, insert_rows, upsert_rows
+from kroton_pipeline.db.upserts import insert_returning_ids, insert_rows, upsert_rows
 from kroton_pipeline.domain.erasure_digest import erased_among
 from kroton_pipeline.domain.leads import (
     VALID_COLUMNS,
@@ -55,6 +56,8 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # People whose earlier attempt ended without success, back as a new attempt (in created).
+    returned: int = 0
     rejected: int = 0
     address_defaulted: int = 0
     rejections_by_reason: dict[str, int] = field(default_factory=dict)
@@ -136,27 +139,16 @@ def import_export(
     now = utcnow()
 
     with engine.begin() as conn:
-        existing: dict[str, tuple[int, date, str]] = {}
         table = Subscription.__table__
-        for chunk in chunked(valid["cpf"].tolist(), 5000):
-            query = select(table.c.cpf, table.c.id, table.c.import_date, table.c.status).where(
-                table.c.cpf.in_(chunk)
-            )
-            for cpf, sub_id, sub_date, status in conn.execute(query):
-                existing[cpf] = (sub_id, sub_date, status)
-
         cpfs = valid["cpf"].tolist()
+        latest = latest_attempts(conn, cpfs)
         erased = _erased(conn, cpfs)
+        fate = classify_rows(cpfs, latest, erased, import_date)
         # Plain bool arrays: an empty object Series would select columns instead of rows.
-        gone = np.array([c in erased for c in cpfs], bool)
-        earlier = np.array(
-            [c in existing and existing[c][1] != import_date and c not in erased for c in cpfs],
-            bool,
-        )
-        same_day = np.array(
-            [c in existing and existing[c][1] == import_date and c not in erased for c in cpfs],
-            bool,
-        )
+        gone = fate == RowFate.ERASED
+        earlier = fate == RowFate.ACTIVE_ELSEWHERE
+        same_day = fate == RowFate.SAME_DAY
+        returning = fate == RowFate.RETURNING
         # An erased person's row rejected for another reason (a bad phone, a repeat in the
         # file) keeps no personal data either: only its reason and row number.
         rejected_cpfs = [c for c in rejected["cpf"].tolist() if isinstance(c, str)]
@@ -167,40 +159,51 @@ def import_export(
 
         # In slices: holding every new row as a dict at once (plus SQLAlchemy's copy of the
         # parameters) raised the peak memory of a 100,000-row import by ~300 MB.
-        new_leads = valid[~earlier & ~same_day & ~gone]
+        new_leads = valid[(fate == RowFate.NEW) | returning]
         for start in range(0, len(new_leads), INSERT_SLICE_ROWS):
             new_rows = _records(
                 new_leads.iloc[start : start + INSERT_SLICE_ROWS], SUBSCRIPTION_FIELDS
             )
             for row in new_rows:
+                before = latest.get(row["cpf"])
                 row["gender_source"] = "export" if row["gender"] else None
                 row.update(
                     import_date=import_date,
                     status=Status.TO_SYNC.value,
                     attempts=0,
+                    attempt_number=1 if before is None else before.attempt_number + 1,
                     created_at=now,
                     updated_at=now,
                 )
-            inserted = insert_returning_ids(conn, table, new_rows, "cpf")
+            inserted = insert_returning_ids(
+                conn, table, new_rows, "cpf", where=table.c.status == Status.TO_SYNC.value
+            )
             record_created(conn, inserted, run_id, now=now)
             result.created += len(new_rows)
+        result.returned = int(returning.sum())
 
         # Same date imported again: refresh the data of leads nothing has happened to yet.
         again = valid[same_day]
         refreshable = np.array(
-            [existing[cpf][2] == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
+            [latest[cpf].status == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
         )
         refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
         for row in refresh_rows:
             row["gender_source"] = "export" if row["gender"] else None
             row["updated_at"] = now
         if refresh_rows:
-            # The INSERT half of the upsert is checked against NOT NULL before the conflict is
-            # seen, so it must carry import_date; the update touches only the export's data.
-            data_columns = [*refresh_rows[0].keys()]
-            for row in refresh_rows:
-                row["import_date"] = import_date
-            upsert_rows(conn, table, refresh_rows, ["cpf"], update_cols=data_columns)
+            # By id: the CPF alone no longer names one subscription.
+            columns = [key for key in refresh_rows[0] if key != "cpf"]
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("lead_id"))
+                .values({column: bindparam(f"new_{column}") for column in columns}),
+                [
+                    {"lead_id": latest[row["cpf"]].id}
+                    | {f"new_{column}": row[column] for column in columns}
+                    for row in refresh_rows
+                ],
+            )
         result.updated = len(refresh_rows)
         result.unchanged = len(again) - len(refresh_rows)
 
@@ -229,11 +232,12 @@ def import_export(
             ["import_date"],
         )
     log.info(
-        "import %s: %d rows in, %d imported (%d new), %d rejected",
+        "import %s: %d rows in, %d imported (%d new, %d of them returning), %d rejected",
         import_date,
         result.rows_in,
         result.imported,
         result.created,
+        result.returned,
         result.rejected,
     )
     return result
@@ -278,7 +282,7 @@ def _rejection_rows(
                 "import_date": import_date,
                 "row_number": int(row["row_number"]),
                 "reason": reason.value,
-                "detail": "CPF imported on an earlier date",
+                "detail": "the CPF has an active subscription from an earlier date",
                 "cpf": row["cpf"],
                 "raw": _raw_of(row),
                 "created_at": now,

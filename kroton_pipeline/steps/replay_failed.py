@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine, and_, select, update
+from sqlalchemy.orm import aliased
 
 from kroton_pipeline.db.claims import not_erased
 from kroton_pipeline.db.models import CourseOption, Subscription
@@ -39,15 +40,20 @@ def replay_register_failed(
 ) -> ReplayResult:
     """Move the date's ``register_failed`` leads (whose reason starts with ``reason_prefix``,
     or all) back to ``to_status``; ``to_register`` only for leads that have their options.
-    Leads whose personal data was erased are never replayed."""
+    Leads whose personal data was erased are never replayed, nor an attempt the person has
+    since come back from (a later attempt of the same CPF is the lead now)."""
     if to_status not in (Status.TO_SYNC, Status.TO_REGISTER):
         raise ValueError("register_failed leads go back to to_sync or to_register")
+    later = aliased(Subscription)
     conditions = [
         Subscription.import_date == import_date,
         Subscription.status == Status.REGISTER_FAILED.value,
         # An erased person is never sent again, whatever the reason filter says.
         not_erased(),
         Subscription.status_reason.is_distinct_from(StatusReason.PERSONAL_DATA_ERASED.value),
+        ~select(later.id)
+        .where(later.cpf == Subscription.cpf, later.attempt_number > Subscription.attempt_number)
+        .exists(),
     ]
     if reason_prefix:
         conditions.append(Subscription.status_reason.like(f"{reason_prefix}%"))

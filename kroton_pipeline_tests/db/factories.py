@@ -38,6 +38,7 @@ def subscription_row(n: int, **overrides: Any) -> dict[str, Any]:
         "campus": "Centro",
         "import_date": date(2026, 1, 5),
         "row_number": n,
+        "attempt_number": 1,
     }
     row.update(overrides)
     return row
@@ -48,7 +49,7 @@ def create_subscriptions(
 ) -> list[int]:
     """Insert ``count`` subscriptions (status to_sync unless overridden); return their ids."""
     rows = [subscription_row(n, **overrides) for n in range(start, start + count)]
-    upsert_rows(conn, Subscription, rows, ["cpf"])
+    upsert_rows(conn, Subscription, rows, ["cpf", "attempt_number"])
     cpfs = [row["cpf"] for row in rows]
     found = dict(
         conn.execute(

@@ -10,6 +10,9 @@ from kroton_pipeline.db.models import Name, Subscription
 from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline_tests.db.factories import subscription_row
 
+# A subscription is one attempt of a CPF.
+KEY = ["cpf", "attempt_number"]
+
 
 def _names(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
@@ -18,10 +21,10 @@ def _names(engine: Engine) -> dict[str, str]:
 
 def test_upsert_inserts_then_updates_by_conflict_key(engine: Engine) -> None:
     with engine.begin() as conn:
-        assert upsert_rows(conn, Subscription, [subscription_row(n) for n in (1, 2)], ["cpf"]) == 2
+        assert upsert_rows(conn, Subscription, [subscription_row(n) for n in (1, 2)], KEY) == 2
     with engine.begin() as conn:
         rows = [subscription_row(2, user_name="Novo Nome"), subscription_row(3)]
-        assert upsert_rows(conn, Subscription, rows, ["cpf"], ["user_name"]) == 2
+        assert upsert_rows(conn, Subscription, rows, KEY, ["user_name"]) == 2
     names = _names(engine)
     assert len(names) == 3
     assert names[f"{2:011d}"] == "Novo Nome"
@@ -29,12 +32,12 @@ def test_upsert_inserts_then_updates_by_conflict_key(engine: Engine) -> None:
 
 def test_update_cols_leave_other_columns_alone(engine: Engine) -> None:
     with engine.begin() as conn:
-        upsert_rows(conn, Subscription, [subscription_row(1)], ["cpf"])
+        upsert_rows(conn, Subscription, [subscription_row(1)], KEY)
         upsert_rows(
             conn,
             Subscription,
             [subscription_row(1, city="Campinas", user_name="B")],
-            ["cpf"],
+            KEY,
             ["user_name"],
         )
         row = conn.execute(select(Subscription.city, Subscription.user_name)).one()
@@ -43,12 +46,12 @@ def test_update_cols_leave_other_columns_alone(engine: Engine) -> None:
 
 def test_empty_update_cols_insert_only_new_rows(engine: Engine) -> None:
     with engine.begin() as conn:
-        upsert_rows(conn, Subscription, [subscription_row(1)], ["cpf"])
+        upsert_rows(conn, Subscription, [subscription_row(1)], KEY)
         written = upsert_rows(
             conn,
             Subscription,
             [subscription_row(1, user_name="X"), subscription_row(2)],
-            ["cpf"],
+            KEY,
             [],
         )
     assert written == 1
@@ -57,11 +60,15 @@ def test_empty_update_cols_insert_only_new_rows(engine: Engine) -> None:
 
 def test_update_refreshes_updated_at(engine: Engine) -> None:
     with engine.begin() as conn:
-        upsert_rows(conn, Subscription, [subscription_row(1)], ["cpf"])
+        upsert_rows(conn, Subscription, [subscription_row(1)], KEY)
         conn.execute(Subscription.__table__.update().values(updated_at=func.date("2000-01-01")))
     with engine.begin() as conn:
         upsert_rows(
-            conn, Subscription, [subscription_row(1, user_name="Y")], ["cpf"], ["user_name"]
+            conn,
+            Subscription,
+            [subscription_row(1, user_name="Y")],
+            KEY,
+            ["user_name"],
         )
         updated_at = conn.execute(select(Subscription.updated_at)).scalar_one()
     assert updated_at.year > 2000
@@ -70,7 +77,7 @@ def test_update_refreshes_updated_at(engine: Engine) -> None:
 def test_rows_sharing_a_key_collapse_to_the_last(engine: Engine) -> None:
     rows = [subscription_row(1, user_name="Primeiro"), subscription_row(1, user_name="Último")]
     with engine.begin() as conn:
-        assert upsert_rows(conn, Subscription, rows, ["cpf"]) == 1
+        assert upsert_rows(conn, Subscription, rows, KEY) == 1
     assert _names(engine) == {f"{1:011d}": "Último"}
 
 
@@ -78,7 +85,7 @@ def test_many_rows_are_written_in_chunks(engine: Engine, monkeypatch: pytest.Mon
     monkeypatch.setattr(upserts, "CHUNK_ROWS", 700)
     rows = [subscription_row(n) for n in range(3_000)]
     with engine.begin() as conn:
-        assert upsert_rows(conn, Subscription, rows, ["cpf"]) == 3_000
+        assert upsert_rows(conn, Subscription, rows, KEY) == 3_000
     assert len(_names(engine)) == 3_000
 
 
@@ -100,7 +107,7 @@ def test_names_upsert_with_a_mapped_class_and_nulls(engine: Engine) -> None:
 
 def test_nothing_to_write_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as conn:
-        assert upsert_rows(conn, Subscription, [], ["cpf"]) == 0
+        assert upsert_rows(conn, Subscription, [], KEY) == 0
 
 
 def test_insert_returning_ids_keeps_nulls_empty_strings_and_awkward_text(engine: Engine) -> None:
@@ -124,7 +131,10 @@ def test_insert_returning_ids_keeps_nulls_empty_strings_and_awkward_text(engine:
                 )
             )
         }  # fmt: skip
-    first, second = stored[rows[0]["cpf"]], stored[rows[1]["cpf"]]
+    first, second = (
+        stored[rows[0]["cpf"]],
+        stored[rows[1]["cpf"]],
+    )
     assert ids == [first.id, second.id]
     assert first.street == awkward and first.campus is None and first.address_issue == ""
     assert first.address_defaulted is True and second.address_defaulted is False

@@ -27,7 +27,7 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 from sqlalchemy import Engine, select
 
 from kroton_pipeline.db.engine import make_engine
-from kroton_pipeline.db.models import StatusHistory, Subscription
+from kroton_pipeline.db.models import LeadRejection, StatusHistory, Subscription
 from kroton_pipeline.defs.common.resources import LandingResource
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
@@ -131,6 +131,15 @@ class Pipeline:
 
     def statuses(self, day: date | None = None) -> Counter[str]:
         return Counter(row["status"] for row in self.subscriptions(day))
+
+    def rejections(self, day: date) -> list[dict[str, Any]]:
+        query = (
+            select(LeadRejection)
+            .where(LeadRejection.import_date == day)
+            .order_by(LeadRejection.row_number)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def history(self) -> list[dict[str, Any]]:
         query = select(StatusHistory).order_by(StatusHistory.id)

@@ -1,6 +1,6 @@
 """The lead's lifecycle as the design document tells it, one test per rule: followed until its
 story ends, past-cycle inscriptions do not block a new registration, allJobs runs every
-action, and the policy for leads whose gender stays unknown."""
+action, the policy for leads whose gender stays unknown, and one active subscription per CPF."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from datetime import timedelta
 
 import dagster as dg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kroton_pipeline.db.models import FollowUpSnapshot, StatusHistory, Subscription
+from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
+from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.sandbox.export_generator import generate_export, write_export
 from kroton_pipeline.sandbox.validation import cpf_digits
-from kroton_pipeline.settings import BusinessRules
+from kroton_pipeline.settings import BusinessRules, erasure_keys
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
+from kroton_pipeline.steps.erasure import erase_person
 from kroton_pipeline.steps.register_leads import register_leads
 from kroton_pipeline.timeutil import today_in_sao_paulo
 from kroton_pipeline_tests.pipeline.conftest import Pipeline, past_days
@@ -140,3 +145,69 @@ def test_a_lead_whose_gender_stays_unknown_is_sent_as_configured_under_the_send_
         for h in pipeline.history()
         if h["subscription_id"] == lead["id"]
     )
+
+
+def test_one_active_subscription_per_cpf_a_person_whose_attempt_ended_without_success_returns(
+    db_pipeline: Pipeline,
+) -> None:
+    first_day, second_day = past_days(2)
+    db_pipeline.export(first_day, size=12, seed=47, bad_share=0)
+    assert db_pipeline.run("import_leads", first_day).success
+    leads = db_pipeline.subscriptions()[:6]
+    ids = [lead["id"] for lead in leads]
+    cpfs = [lead["cpf"] for lead in leads]
+    S = Status
+    moves = [
+        [S.EMPTY_COURSE],  # ended without success: returns
+        [S.REGISTER_FAILED],  # ended without success: returns
+        [S.TO_REGISTER, S.DROPPED],  # ended without success: returns
+        [S.TO_REGISTER, S.ENROLLED],  # enrolled: never returns
+        [],  # still active (to_sync): the next export's row is rejected
+        [],  # erased on request: never returns
+    ]
+    with db_pipeline.engine.begin() as conn:
+        for sub_id, steps in zip(ids, moves, strict=True):
+            for status in steps:
+                apply_status_changes(conn, [StatusChange(sub_id, status, "test")], "setup")
+    erase_person(db_pipeline.engine, cpfs[5], "erase", keys=erasure_keys())
+    history_before = [row for row in db_pipeline.history() if row["subscription_id"] in ids]
+
+    # The next export names the same six people again.
+    frame = generate_export(second_day, size=6, seed=48, bad_share=0)
+    frame["cpf"] = cpfs
+    write_export(frame, db_pipeline.landing, second_day)
+    result = db_pipeline.run("import_leads", second_day)
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.step_materialization_data.materialization.metadata
+    assert metadata["returned"].value == 3
+    assert metadata["created"].value == 3
+
+    by_cpf: dict[str, list[dict]] = {}
+    for lead in db_pipeline.subscriptions():
+        by_cpf.setdefault(lead["cpf"], []).append(lead)
+    for cpf, first in zip(cpfs[:3], ("empty_course", "register_failed", "dropped"), strict=True):
+        earlier, later = sorted(by_cpf[cpf], key=lambda lead: lead["attempt_number"])
+        assert (earlier["status"], earlier["attempt_number"]) == (first, 1)
+        assert (later["status"], later["attempt_number"]) == ("to_sync", 2)
+        assert later["import_date"] == second_day
+    for cpf in cpfs[3:5]:
+        assert len(by_cpf[cpf]) == 1
+    assert cpfs[5] not in by_cpf
+    # The earlier attempts keep their history untouched.
+    assert [row for row in db_pipeline.history() if row["subscription_id"] in ids] == (
+        history_before
+    )
+    reasons = {row["row_number"]: row["reason"] for row in db_pipeline.rejections(second_day)}
+    assert reasons == {4: "cpf_already_imported", 5: "cpf_already_imported", 6: "erased_on_request"}
+
+    # The same export again: nobody returns twice.
+    again = db_pipeline.run("import_leads", second_day)
+    (event,) = again.get_asset_materialization_events()
+    assert event.step_materialization_data.materialization.metadata["returned"].value == 0
+    assert sum(len(attempts) for attempts in by_cpf.values()) == len(db_pipeline.subscriptions())
+
+    # The database holds the rule too: a second active attempt of one CPF is refused.
+    active = by_cpf[cpfs[4]][0]
+    copy = {k: v for k, v in active.items() if k not in ("id", "status_reason")}
+    with pytest.raises(IntegrityError), db_pipeline.engine.begin() as conn:
+        conn.execute(insert(Subscription).values({**copy, "attempt_number": 2}))

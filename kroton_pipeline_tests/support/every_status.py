@@ -120,8 +120,13 @@ def write_leads(engine: Engine) -> Leads:
 
         book.rejection(12, IMPORT_DATE, 40, "invalid_email", "not an e-mail address")
         book.rejection(12, NEXT_DAY, 9, "invalid_phone")
-        ids["returning"] = book.lead(13, (S.EMPTY_COURSE, "no_offers"))
-        book.rejection(13, NEXT_DAY, 4, "cpf_already_imported", "CPF imported on an earlier date")
+        # Person 13 ended without success, then came back in the next day's export.
+        ids["returned_from"] = book.lead(13, (S.EMPTY_COURSE, "no_offers"))
+        ids["returning"] = book.lead(
+            13, offers, at=IMPORTED_AT + timedelta(days=1), import_date=NEXT_DAY,
+            attempt_number=2, row_number=4,
+        )  # fmt: skip
+        book.rejection(13, NEXT_DAY, 5, "duplicate_cpf_in_file", "the CPF appears earlier")
         ids["erased"] = book.lead(14, *REGISTERED)
         rows = {name: book.row(sub_id) for name, sub_id in ids.items()}
     rows["rejected_only"] = book.person(12)

@@ -109,6 +109,7 @@ def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
         "rows_in": result.rows_in,
         "imported": result.imported,
         "created": result.created,
+        "returned": result.returned,
         "updated": result.updated,
         "rejected": result.rejected,
         "address_defaulted": result.address_defaulted,
