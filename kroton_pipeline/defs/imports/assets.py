@@ -130,6 +130,7 @@ def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
         "imported": result.imported,
         "created": result.created,
         "updated": result.updated,
+        "untouched": result.unchanged,
         "rejected": result.rejected,
         "address_defaulted": result.address_defaulted,
     }
