@@ -212,6 +212,9 @@ def test_a_failed_import_is_requested_again_up_to_three_times(db_pipeline: Pipel
         [request] = tick.run_requests
         assert request.tags["kroton/export_attempt"] == str(attempt)
         run_keys.append(request.run_key)
+        # Until the requested run has run, the sensor asks for nothing more.
+        tick = pipeline.evaluate_sensor(tick.cursor)
+        assert tick.run_requests == []
         assert not _import(pipeline, request).success
         tick = pipeline.evaluate_sensor(tick.cursor)
     assert len(set(run_keys)) == 3

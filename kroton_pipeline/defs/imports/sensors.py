@@ -144,13 +144,13 @@ def _follow_up(
     """Unchanged since its request: ask again if that run failed, until it succeeded."""
     if state.get("settled", True):
         return state
-    tags = {EXPORT_SHA_TAG: state["sha256"], PARTITION_TAG: key}
+    attempt = int(state.get("attempt", 1))
+    tags = {EXPORT_SHA_TAG: state["sha256"], PARTITION_TAG: key, EXPORT_ATTEMPT_TAG: str(attempt)}
     runs = context.instance.get_runs(dg.RunsFilter(tags=tags), limit=1)
     if not runs or runs[0].status not in (*_FAILED, dg.DagsterRunStatus.SUCCESS):
-        return state  # not launched yet, or still running
+        return state  # the latest request's run is not launched yet, or still running
     if runs[0].status == dg.DagsterRunStatus.SUCCESS:
         return {**state, "settled": True}
-    attempt = int(state.get("attempt", 1))
     if attempt >= MAX_ATTEMPTS:
         tick.reports.append(
             f"{source.name}: its import failed {attempt} times; not requested again until "
