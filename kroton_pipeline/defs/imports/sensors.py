@@ -146,11 +146,12 @@ def _follow_up(
         return state
     attempt = int(state.get("attempt", 1))
     tags = {EXPORT_SHA_TAG: state["sha256"], PARTITION_TAG: key, EXPORT_ATTEMPT_TAG: str(attempt)}
-    runs = context.instance.get_runs(dg.RunsFilter(tags=tags), limit=1)
-    if not runs or runs[0].status not in (*_FAILED, dg.DagsterRunStatus.SUCCESS):
-        return state  # the latest request's run is not launched yet, or still running
-    if runs[0].status == dg.DagsterRunStatus.SUCCESS:
+    # Every run of this request (two deployments sharing a tick may both have started one).
+    statuses = {run.status for run in context.instance.get_runs(dg.RunsFilter(tags=tags))}
+    if dg.DagsterRunStatus.SUCCESS in statuses:
         return {**state, "settled": True}
+    if not statuses or not statuses <= set(_FAILED):
+        return state  # the latest request's run is not launched yet, or still running
     if attempt >= MAX_ATTEMPTS:
         tick.reports.append(
             f"{source.name}: its import failed {attempt} times; not requested again until "
