@@ -140,8 +140,8 @@ def test_a_changed_file_is_imported_again_and_leads_past_to_sync_stay_untouched(
     pipeline, [day] = db_pipeline, past_days(1)
     frame = generate_export(day, 30, seed=24, bad_share=0.0)
     write_export(frame, pipeline.landing, day)
-    [first] = pipeline.settled_sensor().run_requests
-    cursor = pipeline.evaluate_sensor(pipeline.settled_sensor().cursor).cursor
+    settled = pipeline.settled_sensor()
+    [first], cursor = settled.run_requests, settled.cursor
     assert _import(pipeline, first).success
     # Some leads move on (as syncCourses would move them); the others wait in to_sync.
     with pipeline.engine.begin() as conn:
@@ -252,3 +252,8 @@ def test_a_staged_batch_imports_only_once_complete(db_pipeline: Pipeline) -> Non
     assert figures["rows_in"] == 40 == figures["imported"] + figures["rejected"]
     assert figures["rejected"] >= 4
     assert _stored(pipeline, day) == (figures["imported"], figures["rejected"])
+
+    # A landing export of the same date comes first: its content is requested next.
+    write_export(frame.iloc[:30], pipeline.landing, day)
+    [request] = pipeline.settled_sensor().run_requests
+    assert request.tags["kroton/export_file"] == f"leads_{day.isoformat()}.csv"

@@ -89,7 +89,7 @@ def subscriptions(
             result = import_export(engine, export, rules.rules, context.run.run_id)
         except (MissingColumnsError, ExportUnreadable) as exc:
             failure = dg.Failure(
-                description=f"{export.name}: {exc}. Nothing of this file was imported."
+                description=f"{export.name}: {exc}. Nothing of this export was imported."
             )
             break
         if result.redelivered:
