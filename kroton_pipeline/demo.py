@@ -25,7 +25,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import func, select
 
-from kroton_pipeline.defs.common.resources import LandingResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.demo_ui import prepare_instance, run_ui, write_instance_yaml
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
@@ -118,9 +118,18 @@ def main(argv: list[str] | None = None) -> int:
 
         print("landing sensor:")
         sensor = definitions.resolve_sensor_def("landing_sensor")
-        landing = {"landing": LandingResource(url=os.environ["KROTON_LANDING_URL"])}
-        with dg.build_sensor_context(instance=instance, resources=landing) as context:
-            evaluation = sensor(context)
+        resources = {
+            "landing": LandingResource(url=os.environ["KROTON_LANDING_URL"]),
+            "database": DatabaseResource(url=os.environ["KROTON_DATABASE_URL"]),
+        }
+        evaluation = None
+        for _ in range(2):  # an export without a marker is complete once stable for two ticks
+            cursor = evaluation.cursor if evaluation else None
+            with dg.build_sensor_context(
+                instance=instance, resources=resources, cursor=cursor
+            ) as context:
+                evaluation = sensor(context)
+        assert isinstance(evaluation, dg.SensorResult)
         requests = evaluation.run_requests or []
         all_jobs = definitions.resolve_job_def("all_jobs")
         for request in requests:

@@ -336,3 +336,4 @@ class ErasedPerson(Base):
 # Registered on Base.metadata here so that Alembic and the schema test see every table; the
 # model lives in its own module (operations, not the lead's record).
 from kroton_pipeline.db import alert_models as _alert_models  # noqa: E402, F401
+from kroton_pipeline.db import incoming_models as _incoming_models  # noqa: E402, F401

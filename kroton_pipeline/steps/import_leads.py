@@ -34,6 +34,7 @@ from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile, read_export_bytes, sha256_of
 from kroton_pipeline.settings import BusinessRules, erasure_keys
+from kroton_pipeline.staging import StagedBatch
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,14 @@ class ImportResult:
     address_defaulted: int = 0
     rejections_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    # The earlier import of the same date, when there was one (a re-delivery).
+    previous_sha256: str | None = None
+    previous_rows_in: int | None = None
+
+    @property
+    def redelivered(self) -> bool:
+        """The date was imported before from different content."""
+        return self.previous_sha256 is not None and self.previous_sha256 != self.sha256
 
     @property
     def imported(self) -> int:
@@ -112,23 +121,26 @@ def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, An
 
 def import_export(
     engine: Engine,
-    export: ExportFile,
+    export: ExportFile | StagedBatch,
     rules: BusinessRules,
     run_id: str | None,
     default_address: DefaultAddress | None = None,
     content: bytes | None = None,
 ) -> ImportResult:
-    """Import ``export`` into the database and return what happened.
+    """Import ``export`` (a landing file or directory, or a staged batch) into the database
+    and return what happened; ``content`` stands in for a single file's bytes.
 
     Raises ``MissingColumnsError`` (naming the columns) before anything is written when a
     required column is absent, and ``ExportUnreadable`` for a file that is not CSV/Parquet.
     """
     started = time.monotonic()
-    content = export.read_bytes() if content is None else content
-    raw = read_export_bytes(content, export.fmt, export.name)
+    if content is None:
+        raw, sha256 = export.read()
+    else:
+        raw, sha256 = read_export_bytes(content, export.fmt, export.name), sha256_of(content)
     check_columns(raw)
     import_date = export.import_date
-    result = ImportResult(import_date, export.name, sha256_of(content), rows_in=len(raw))
+    result = ImportResult(import_date, export.name, sha256, rows_in=len(raw))
     normalised = normalise_leads(
         raw,
         import_date=import_date,
@@ -214,6 +226,13 @@ def import_export(
         result.address_defaulted = int(valid["address_defaulted"].sum()) if len(valid) else 0
         result.seconds = time.monotonic() - started
 
+        previous = conn.execute(
+            select(ImportFile.sha256, ImportFile.rows_in).where(
+                ImportFile.import_date == import_date
+            )
+        ).first()
+        if previous is not None:
+            result.previous_sha256, result.previous_rows_in = previous
         upsert_rows(
             conn,
             ImportFile,

@@ -109,8 +109,10 @@ class Stack:
         return self.root / "landing"
 
     def land_export(self, day: date, size: int = 16) -> None:
-        """Write the Databricks export of ``day`` to the landing folder."""
-        write_export(generate_export(day, size, seed=day.toordinal()), self.landing, day)
+        """Write the Databricks export of ``day`` to the landing folder, with its ``.done``
+        marker (so the sensor need not wait a second tick to see it is complete)."""
+        path = write_export(generate_export(day, size, seed=day.toordinal()), self.landing, day)
+        path.with_name(f"{path.name}.done").touch()
 
     # -- environments ---------------------------------------------------------------------------
     def _over_network(self, url: str) -> str:

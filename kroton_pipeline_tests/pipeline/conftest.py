@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.db.models import LeadRejection, StatusHistory, Subscription
-from kroton_pipeline.defs.common.resources import LandingResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
 from kroton_pipeline.timeutil import today_in_sao_paulo
@@ -111,9 +111,17 @@ class Pipeline:
         tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
         return self.run(job, None, tags=tags, **kwargs)
 
+    def settled_sensor(self, cursor: str | None = None) -> dg.SensorResult:
+        """Two ticks in a row (a file without a marker is complete once it did not change
+        between two ticks): the second tick's result."""
+        return self.evaluate_sensor(self.evaluate_sensor(cursor).cursor)
+
     def evaluate_sensor(self, cursor: str | None = None) -> dg.SensorResult:
         sensor = self.defs.resolve_sensor_def("landing_sensor")
-        resources = {"landing": LandingResource(url=str(self.landing))}
+        resources = {
+            "landing": LandingResource(url=str(self.landing)),
+            "database": DatabaseResource(url=self.database_url),
+        }
         with dg.build_sensor_context(
             instance=self.instance, resources=resources, cursor=cursor
         ) as context:

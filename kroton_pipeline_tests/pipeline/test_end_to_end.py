@@ -75,8 +75,9 @@ def test_three_import_dates_end_to_end_match_the_sandbox(db_pipeline: Pipeline) 
     for number, day in enumerate(days):
         pipeline.export(day, size=40, seed=10 + number)
 
-    # The sensor asks for each date once and names the file in the run tags.
-    sensed = pipeline.evaluate_sensor()
+    # The sensor asks for each date once the file is stable and names it in the run tags.
+    assert pipeline.evaluate_sensor().run_requests == []
+    sensed = pipeline.settled_sensor()
     requests = {request.partition_key: request.tags for request in sensed.run_requests}
     assert sorted(requests) == [day.isoformat() for day in days]
     for key, tags in requests.items():
@@ -144,27 +145,27 @@ def test_three_import_dates_end_to_end_match_the_sandbox(db_pipeline: Pipeline) 
     ]
 
 
-def test_landing_sensor_requests_each_date_once_and_reports_a_changed_file(
+def test_landing_sensor_requests_each_date_once_and_again_for_a_changed_file(
     pipeline: Pipeline,
 ) -> None:
     days = past_days(2)
     for day in days:
         pipeline.export(day, size=5, seed=3)
-    first = pipeline.evaluate_sensor()
+    first = pipeline.settled_sensor()
     assert [r.partition_key for r in first.run_requests] == [d.isoformat() for d in days]
     assert len({r.run_key for r in first.run_requests}) == 2
     assert all(r.tags["kroton/export_sha256"] for r in first.run_requests)
 
-    # Nothing new: no request. Databricks writes day 1 again with other rows: reported only.
+    # Nothing new: no request. Databricks writes day 1 again with other rows: requested again
+    # (under a new run key) once the new file is stable.
     assert pipeline.evaluate_sensor(first.cursor).run_requests == []
     pipeline.export(days[0], size=6, seed=4)
-    changed = pipeline.evaluate_sensor(first.cursor)
-    assert changed.run_requests == []
-    assert changed.skip_reason is not None
-    assert f"leads_{days[0].isoformat()}.csv changed" in changed.skip_reason.skip_message
+    changed = pipeline.settled_sensor(first.cursor)
+    assert [r.partition_key for r in changed.run_requests] == [days[0].isoformat()]
+    assert changed.run_requests[0].run_key not in {r.run_key for r in first.run_requests}
 
     # A new day is picked up on its own.
     today = today_in_sao_paulo()
     pipeline.export(today, size=5, seed=5)
-    latest = pipeline.evaluate_sensor(changed.cursor)
+    latest = pipeline.settled_sensor(changed.cursor)
     assert [r.partition_key for r in latest.run_requests] == [today.isoformat()]

@@ -25,7 +25,8 @@ from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.domain.cpf import is_valid_cpf
 from kroton_pipeline.domain.leads import MissingColumnsError
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.landing import ExportUnreadable, find_export
+from kroton_pipeline.landing import ExportFile, ExportUnreadable, find_export
+from kroton_pipeline.staging import StagedBatch, find_batch
 from kroton_pipeline.steps.erasure import is_erased
 from kroton_pipeline.steps.import_leads import ImportResult, import_export
 
@@ -63,7 +64,8 @@ CHECKS = [
     check_specs=CHECKS,
     description=(
         "Leads of one import date: the day's Databricks export read from the landing "
-        "location, normalised and validated, upserted by CPF (status to_sync). Rows that "
+        "location (or, without one, the day's complete batch staged in incoming_leads), "
+        "normalised and validated, upserted by CPF (status to_sync). Rows that "
         "cannot become a subscription are kept in lead_rejections with a reason code. A day "
         "without an export fails with a clear message instead of importing nothing; in a "
         "backfill, the other days are imported and materialized."
@@ -76,7 +78,7 @@ def subscriptions(
     rules: RulesResource,
 ) -> Iterator[Any]:
     engine = database.get_engine()
-    exports = {day: find_export(landing.url, day) for day in partition_dates(context)}
+    exports = {day: _source(landing.url, engine, day) for day in partition_dates(context)}
     missing = [day.isoformat() for day, export in exports.items() if export is None]
     records: dict[str, DateRecord] = {}
     failure: dg.Failure | None = None
@@ -87,19 +89,37 @@ def subscriptions(
             result = import_export(engine, export, rules.rules, context.run.run_id)
         except (MissingColumnsError, ExportUnreadable) as exc:
             failure = dg.Failure(
-                description=f"{export.name}: {exc}. Nothing of this file was imported."
+                description=f"{export.name}: {exc}. Nothing of this export was imported."
             )
             break
+        if result.redelivered:
+            context.log.warning(_redelivery(result))
         records[day.isoformat()] = _date_record(engine, result)
     if missing and failure is None:
         # A date without its export fails alone: the others are imported and materialized.
         failure = dg.Failure(
             description=f"No export for {', '.join(missing)} in the landing location "
-            "(expected leads_YYYY-MM-DD.csv or .parquet); nothing was imported for "
+            "(expected leads_YYYY-MM-DD.csv or .parquet, a Spark directory with _SUCCESS, or "
+            "a complete incoming_batches row); nothing was imported for "
             f"{'it' if len(missing) == 1 else 'them'}.",
             metadata={"missing_dates": ", ".join(missing)},
         )
     yield from materialize_per_date(context, records, failure)
+
+
+def _source(landing_url: str, engine: Engine, day: date) -> ExportFile | StagedBatch | None:
+    """The date's landing export if there is one, else its complete staged batch."""
+    return find_export(landing_url, day) or find_batch(engine, day)
+
+
+def _redelivery(result: ImportResult) -> str:
+    """What a re-delivered export changed, compared with the date's previous import."""
+    return (
+        f"{result.file_name} changed since its previous import "
+        f"({result.previous_rows_in} rows then, {result.rows_in} now): "
+        f"{result.created} leads added, {result.updated} updated (still to_sync), "
+        f"{result.unchanged} untouched (already past to_sync), {result.rejected} rejected"
+    )
 
 
 def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
@@ -111,6 +131,7 @@ def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
         "created": result.created,
         "returned": result.returned,
         "updated": result.updated,
+        "untouched": result.unchanged,
         "rejected": result.rejected,
         "address_defaulted": result.address_defaulted,
     }
@@ -121,6 +142,15 @@ def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
             **numbers(figures),
             "rejections_by_reason": counts_table("reason", dict(result.rejections_by_reason)),
             "duration_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+            **(
+                {
+                    "redelivery": dg.MetadataValue.text(_redelivery(result)),
+                    "previous_sha256": result.previous_sha256 or "",
+                    "previous_rows_in": result.previous_rows_in or 0,
+                }
+                if result.redelivered
+                else {}
+            ),
             **status_metadata(status_counts(engine, [result.import_date])),
         },
         checks=[
