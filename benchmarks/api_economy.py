@@ -257,7 +257,7 @@ def run() -> list[Figure]:
 
 
 def budget_split_figures(calls_per_new_lead: float) -> list[Figure]:
-    """The daily plan (issue 8): registrations first, follow-ups capped, and what fits."""
+    """The daily budget plan: registrations first, follow-ups capped, and what fits."""
     plan = BudgetPlan()
     name = "1 budget plan"
     look_ups = len(check_ages())

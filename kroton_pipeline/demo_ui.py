@@ -5,7 +5,7 @@ demo's runs. For the UI to open on it ready to use, and launch nothing on its ow
 
 - its ``dagster.yaml`` is the repository's (run queue, concurrency pools, pipeline logs);
 - each pool has its limit set explicitly (a new instance would otherwise treat a pool as
-  unlimited during its first queue pass: see README "Deploy");
+  unlimited during its first queue pass: see docs/operations.md, Deploy);
 - Dagster's first-run "join the community" pop-up is marked as seen, the way the UI itself
   records a dismissal: the file ``$DAGSTER_HOME/.nux/nux.yaml``;
 - the landing sensor's cursor is saved, so its first tick does not request the demo's

@@ -1,4 +1,4 @@
-"""Health checks of a deployment (SPEC §7): ``python -m kroton_pipeline.health``.
+"""Health checks of a deployment: ``python -m kroton_pipeline.health``.
 
 One line per check, exit code 1 when any fails. Checks: settings complete, database
 reachable, ``names`` table loaded, Kroton token, Captação token, catalog search. Lines name

@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC §9): sandbox by default, real environments refuse to
+"""Settings from the environment: sandbox by default, real environments refuse to
 start without their credentials and name each missing one."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ progress and is never a failed attempt.
 Why not pyrate-limiter (4.5, evaluated): its ``SQLiteBucket`` needs its own SQLite file plus
 the ``filelock`` package for multi-process use, and takes its time from SQLite, not an
 injectable clock; its ``PostgresBucket`` needs psycopg 3 and psycopg_pool while the project
-ships psycopg2 (SPEC §2). Neither works from the project's one SQLAlchemy URL on both
+ships psycopg2. Neither works from the project's one SQLAlchemy URL on both
 databases, so this ~150-line log over SQLAlchemy is simpler to own than two adapters.
 
 The API counts a request when it *arrives*, the budget when it is *drawn*: a request drawn at

@@ -1,4 +1,4 @@
-"""Masking for the clients' log lines and exception messages (LGPD, SPEC §7).
+"""Masking for the clients' log lines and exception messages (LGPD).
 
 The clients log endpoint *names* and masked CPFs, never URLs. Two places still see personal
 data and are covered here: Kroton's own messages (scrubbed before they are quoted) and the

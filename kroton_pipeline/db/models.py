@@ -1,4 +1,4 @@
-"""SQLAlchemy models: the system of record (SPEC §4).
+"""SQLAlchemy models: the system of record.
 
 The same models run on SQLite (the default, embedded) and PostgreSQL (production): JSON
 columns are ``JSON`` on SQLite and ``JSONB`` on PostgreSQL, timestamps are stored as naive

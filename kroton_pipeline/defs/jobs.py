@@ -1,4 +1,4 @@
-"""Jobs named after the source document's actions (SPEC §9)."""
+"""Jobs named after the source service's actions (docs/operations.md, Running it)."""
 
 from __future__ import annotations
 

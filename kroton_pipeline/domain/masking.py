@@ -1,4 +1,4 @@
-"""Masking of personal data for logs, Slack, run metadata and exceptions (LGPD, SPEC §7).
+"""Masking of personal data for logs, Slack, run metadata and exceptions (LGPD).
 
 ``mask_*`` mask one known value; :func:`scrub` finds and masks personal data inside free
 text; :class:`PersonalDataFilter` applies :func:`scrub` to every record of a logger or

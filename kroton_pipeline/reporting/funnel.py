@@ -1,4 +1,4 @@
-"""The funnel report's queries (SPEC §7), set-based, on SQLite and PostgreSQL alike.
+"""The funnel report's queries, set-based, on SQLite and PostgreSQL alike.
 
 They answer the source document's three "Consultas Úteis no Banco":
 

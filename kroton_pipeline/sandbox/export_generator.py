@@ -1,4 +1,4 @@
-"""Generate realistic Databricks exports (SPEC §9) for the sandbox, tests and benchmarks.
+"""Generate realistic Databricks exports for the sandbox, tests and benchmarks.
 
 ``generate_export`` builds a DataFrame of leads whose course fields come from searches that
 exist in the bundled catalog, with a controlled share of bad rows (see ``export_bad_rows``);

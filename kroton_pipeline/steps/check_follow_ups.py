@@ -1,4 +1,4 @@
-"""checker: the daily follow-up of every tracked lead (SPEC §6 step 5).
+"""checker: the daily follow-up of every tracked lead.
 
 Tracked leads are those Kroton still moves (``awaiting_register``, ``registered``) whose next
 check is due. Each gets one look-up: the processing state while pending, the CPF look-up

@@ -1,4 +1,4 @@
-"""LGPD data-subject erasure: anonymise one person's personal data everywhere (SPEC §7).
+"""LGPD data-subject erasure: anonymise one person's personal data everywhere.
 
 What is erased, for the person's CPF:
 

@@ -1,4 +1,4 @@
-"""fixData: fill in missing genders, set-based (SPEC §6 step 2).
+"""fixData: fill in missing genders, set-based.
 
 Order of evidence: other subscriptions with the same first name whose gender came from the
 export ← the IBGE census ``names`` table ← ``NI``. Each source only counts when its majority

@@ -1,4 +1,4 @@
-"""syncCourses: find two catalog offers for each lead (SPEC §6 step 3).
+"""syncCourses: find two catalog offers for each lead.
 
 Leads that share a desired course share one catalog search: each distinct search is sent
 once per call, however many leads wait on it. Two or more offers → ``to_register`` with the

@@ -1,4 +1,4 @@
-"""Replay ``register_failed`` leads once their cause is fixed (SPEC §5).
+"""Replay ``register_failed`` leads once their cause is fixed.
 
 ``register_failed`` is final for the pipeline, but an operator who fixed the cause (loaded
 the names table, corrected the catalog, Kroton fixed a refusal) can send the leads back:

@@ -1,4 +1,4 @@
-"""normalise_leads: one test per rule of SPEC §6 step 1."""
+"""normalise_leads: one test per rule of the import's validation."""
 
 from __future__ import annotations
 

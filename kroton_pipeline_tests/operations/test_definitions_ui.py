@@ -1,5 +1,5 @@
 """What an operator meets in the UI: every asset grouped, described, owned, with kinds and
-a link to its code; every job, schedule and sensor described (issue 5, "UI polish")."""
+a link to its code; every job, schedule and sensor described."""
 
 import dagster as dg
 import pytest

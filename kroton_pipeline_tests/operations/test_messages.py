@@ -1,4 +1,4 @@
-"""Slack messages carry figures and links, never personal data (SPEC §7)."""
+"""Slack messages carry figures and links, never personal data."""
 
 from __future__ import annotations
 

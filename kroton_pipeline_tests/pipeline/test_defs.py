@@ -2,7 +2,8 @@
 placeholder settings, and an accidental change to keys, groups, partitions, dependencies,
 pools, checks, jobs, schedules or sensors of the pipeline shows up in review.
 
-Only the pipeline proper (issue 4) is pinned here; reporting/operations pin their own parts.
+Only the pipeline proper (import to follow-up) is pinned here; reporting/operations pin
+their own parts.
 """
 
 from __future__ import annotations

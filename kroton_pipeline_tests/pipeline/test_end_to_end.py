@@ -1,4 +1,4 @@
-"""Issue 4, "Done when": three import dates through the sandbox with the real Dagster machinery.
+"""End to end: three import dates through the sandbox with the real Dagster machinery.
 
 The landing sensor requests the runs, ``all_jobs`` runs one date and a single-run backfill
 the two others, the sandbox clock moves on and ``register``/``checker`` resolve the pending
@@ -37,8 +37,9 @@ CHECKS = {
     "registration_success_rate",
     "no_stuck_leads",
 }
-# Kroton's own state -> the status the lead must end in (SPEC §5), written out independently
-# of the product's tables so that a mistake there shows up here.
+# Kroton's own state -> the status the lead must end in (docs/architecture.md, status
+# machine), written out independently of the product's tables so that a mistake there shows
+# up here.
 CLASSIFICATION_STATUS = {
     "Inscrito": "registered",
     "Classificado": "registered",

@@ -1,4 +1,4 @@
-"""SPEC §6 steps 1 and 3 through Dagster: import contract, idempotency, catalog searches."""
+"""Import and course matching through Dagster: import contract, idempotency, catalog searches."""
 
 from __future__ import annotations
 

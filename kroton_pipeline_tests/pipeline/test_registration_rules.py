@@ -1,4 +1,4 @@
-"""SPEC §5–§6 step 4, one test per rule: the pre-check, register, poll, reconcile, dry run."""
+"""Registration, one test per rule: the pre-check, register, poll, reconcile, dry run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""register_failed is final, but may be retried on request once its cause is fixed (SPEC §5)."""
+"""register_failed is final, but may be retried on request once its cause is fixed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The daily budget plan, the follow-up schedule and the backlog forecast (issue 8 rules)."""
+"""The daily budget plan, the follow-up schedule and the backlog forecast.
+
+The rules are described in docs/operations.md, Budget planning.
+"""
 
 from __future__ import annotations
 

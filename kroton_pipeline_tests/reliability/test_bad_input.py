@@ -1,4 +1,4 @@
-"""Bad input: every kind of broken export, through the real import step (SPEC §6 step 1).
+"""Bad input: every kind of broken export, through the real import step.
 
 Each case is a whole file as it would land. Either the file is refused whole with an error
 that names what is wrong (and nothing is written), or every row ends as a subscription or a

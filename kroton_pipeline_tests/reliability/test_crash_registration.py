@@ -1,5 +1,5 @@
 """No double registration, ever: the registration process killed at each point of
-mark → send → record, then run again (SPEC §6 "Check, then send, then mark").
+mark → send → record, then run again (docs/operations.md, Reliability).
 
 The registration step runs in a child process that SIGKILLs itself at a checkpoint of
 ``register_leads`` (the third lead it sends), so the kill lands on the exact point every

@@ -1,4 +1,4 @@
-"""Exception messages hold no personal data (SPEC §7): a failed statement's message is what
+"""Exception messages hold no personal data: a failed statement's message is what
 Dagster stores in its event log, shows in the UI and what the Slack failure message quotes."""
 
 from __future__ import annotations

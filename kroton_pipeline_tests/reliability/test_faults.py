@@ -1,4 +1,4 @@
-"""Faults survived: whatever Kroton does, no lead is lost or registered twice (SPEC §6).
+"""Faults survived: whatever Kroton does, no lead is lost or registered twice.
 
 Each test prepares a dozen leads in ``to_register``, makes the sandbox misbehave and runs the
 registration step; when a run cannot finish under the fault, the fault is lifted and the

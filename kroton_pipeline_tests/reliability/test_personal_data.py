@@ -1,4 +1,4 @@
-"""Personal data never leaves unmasked (SPEC §7, LGPD).
+"""Personal data never leaves unmasked (LGPD).
 
 The whole chain runs through Dagster on the sandbox with generated leads (5 % of them bad
 rows, so rejections and their messages are exercised too). Then every Python log record, the

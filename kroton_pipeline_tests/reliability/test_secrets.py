@@ -1,4 +1,4 @@
-"""Secrets never show: not in run configuration, logs, metadata or errors (SPEC §7, §9).
+"""Secrets never show: not in run configuration, logs, metadata or errors.
 
 In staging and production every credential reaches the resources as an ``EnvVar``, so
 Dagster stores the variable's *name* in the run configuration, never its value. The second

@@ -1,4 +1,4 @@
-"""The support reference and the README's Support section agree with the code."""
+"""The support reference and the Support section of docs/operations.md agree with the code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.support.next_step import next_step
 from kroton_pipeline.support.reference import REFERENCE_PATH, reference_markdown
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATIONS_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 # Names the Support section may quote besides statuses and reason codes.
 OTHER_NAMES = {
     "daily_volume",
@@ -24,7 +24,7 @@ OTHER_NAMES = {
 
 
 def support_section() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = OPERATIONS_GUIDE.read_text(encoding="utf-8")
     return text.split("\n## Support\n", 1)[1].split("\n## ", 1)[0]
 
 
@@ -36,7 +36,7 @@ def test_support_reference_is_generated_from_the_catalogue() -> None:
         assert f"| `{info.code}` | {info.meaning} |" in reference_markdown()
 
 
-def test_readme_support_section_names_only_real_statuses_and_codes() -> None:
+def test_support_section_names_only_real_statuses_and_codes() -> None:
     quoted = set(re.findall(r"`([a-z][a-z_]*)`", support_section()))
     known = {status.value for status in Status} | set(CATALOGUE) | OTHER_NAMES
     assert quoted - known == set()
@@ -44,7 +44,7 @@ def test_readme_support_section_names_only_real_statuses_and_codes() -> None:
     assert {"course_failed", "empty_course", "register_failed"} <= quoted
 
 
-def test_readme_quotes_what_the_look_up_really_says() -> None:
+def test_support_section_quotes_what_the_look_up_really_says() -> None:
     section = " ".join(support_section().split())
     now = datetime(2026, 11, 28, 15, 0)
     refused = {

@@ -1,4 +1,4 @@
-"""The ``health_check`` job: the deployment's health as asset checks (SPEC §7).
+"""The ``health_check`` job: the deployment's health as asset checks.
 
 The same checks as ``python -m kroton_pipeline.health``, run on the pipeline's own
 resources. Every check is blocking, so one failure fails the run, and the Slack failure

@@ -1,4 +1,4 @@
-"""Slack run-status sensors over every job of the code location (SPEC §7).
+"""Slack run-status sensors over every job of the code location.
 
 They use the Slack *resource* (webhook or token through ``EnvVar``, resolved when the
 sensor runs) rather than dagster-slack's ``make_slack_on_run_failure_sensor``, which takes

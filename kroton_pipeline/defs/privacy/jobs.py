@@ -1,4 +1,4 @@
-"""LGPD data-subject requests: the ``erase_personal_data`` job (SPEC §7).
+"""LGPD data-subject requests: the ``erase_personal_data`` job.
 
 The person is named by a database id, never by CPF: Dagster keeps every run's configuration
 in clear (run storage, the UI's Launchpad and run view) for as long as the run is kept, so a

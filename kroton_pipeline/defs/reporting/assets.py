@@ -1,4 +1,4 @@
-"""The funnel report: one unpartitioned asset over the whole system of record (SPEC §7)."""
+"""The funnel report: one unpartitioned asset over the whole system of record."""
 
 import dagster as dg
 

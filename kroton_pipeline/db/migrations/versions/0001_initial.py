@@ -1,4 +1,4 @@
-"""Initial schema: subscriptions and everything that hangs off them (SPEC §4).
+"""Initial schema: subscriptions and everything that hangs off them.
 
 Revision ID: 0001
 Revises:
