@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,8 +27,7 @@ from kroton_pipeline.data.names import names_loaded
 from kroton_pipeline.db import migrate
 from kroton_pipeline.db.engine import is_sqlite, make_engine
 from kroton_pipeline.domain.masking import scrub
-from kroton_pipeline.notifications.thresholds import alert_thresholds
-from kroton_pipeline.settings import Settings, SettingsError, load_settings
+from kroton_pipeline.settings import Settings, SettingsError, alert_thresholds, load_settings
 
 # Fewer rows means the census table was never loaded (same figure as fix_data's check in
 # defs/genders/assets.py, not imported: that module pulls in every asset decorator).
@@ -175,7 +173,6 @@ def _clients(settings: Settings, budget_url: str | None) -> dict[str, object]:
 
 def run_health_checks(environ: Mapping[str, str] | None = None) -> list[CheckOutcome]:
     """Every check, in order; a check that cannot run for lack of settings fails as skipped."""
-    environ = os.environ if environ is None else environ
     settings_outcome, settings = check_settings(environ)
     outcomes = [settings_outcome]
     if settings is None:
