@@ -32,7 +32,14 @@ from kroton_pipeline.settings import Settings, SettingsError, alert_thresholds, 
 # Fewer rows means the census table was never loaded (same figure as fix_data's check in
 # defs/genders/assets.py, not imported: that module pulls in every asset decorator).
 NAMES_LOADED_THRESHOLD = 1000
-CHECKS = ("settings", "database", "names_table", "kroton_token", "captacao_token", "catalog_search")
+HEALTH_CHECK_NAMES = (
+    "settings",
+    "database",
+    "names_table",
+    "kroton_token",
+    "captacao_token",
+    "catalog_search",
+)
 # Health checks fail fast: one retry, short timeouts (a job's clients try harder).
 HEALTH_POLICY = RetryPolicy(max_attempts=2, backoff_base_seconds=0.2, backoff_max_seconds=1.0)
 HEALTH_TIMEOUT_SECONDS = 10.0
@@ -177,7 +184,8 @@ def run_health_checks(environ: Mapping[str, str] | None = None) -> list[CheckOut
     outcomes = [settings_outcome]
     if settings is None:
         return outcomes + [
-            CheckOutcome(name, False, "skipped: settings invalid") for name in CHECKS[1:]
+            CheckOutcome(name, False, "skipped: settings invalid")
+            for name in HEALTH_CHECK_NAMES[1:]
         ]
     url = settings.database_url
     engine = make_engine(url) if is_sqlite(url) else make_engine(url, connect_args=PG_TIMEOUT)

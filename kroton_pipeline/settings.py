@@ -178,7 +178,7 @@ class BusinessRules:
 
 
 @dataclass(frozen=True)
-class RateBudget:
+class RateQuota:
     """Requests allowed per window for one external API, shared by the whole deployment."""
 
     requests: int = 100
@@ -237,8 +237,8 @@ class Settings:
     # Where asset code links point (KROTON_GIT_URL, KROTON_GIT_BRANCH); none: local files.
     git_url: str | None = None
     git_branch: str = "main"
-    kroton_budget: RateBudget = RateBudget()
-    catalog_budget: RateBudget = RateBudget()
+    kroton_budget: RateQuota = RateQuota()
+    catalog_budget: RateQuota = RateQuota()
     rules: BusinessRules = BusinessRules()
     api_format: KrotonApiFormat = KrotonApiFormat()
     stuck: StuckThresholds = StuckThresholds()
@@ -598,11 +598,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webserver_url=webserver_url(environ),
         git_url=_get(environ, "KROTON_GIT_URL"),
         git_branch=_get(environ, "KROTON_GIT_BRANCH") or "main",
-        kroton_budget=RateBudget(
+        kroton_budget=RateQuota(
             requests=int(_number(environ, "KROTON_RATE_LIMIT", 100, int)),
             window_seconds=_number(environ, "KROTON_RATE_WINDOW_SECONDS", 300.0),
         ),
-        catalog_budget=RateBudget(
+        catalog_budget=RateQuota(
             requests=int(_number(environ, "CATALOG_RATE_LIMIT", 100, int)),
             window_seconds=_number(environ, "CATALOG_RATE_WINDOW_SECONDS", 300.0),
         ),
