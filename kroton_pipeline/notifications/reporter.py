@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from kroton_pipeline.defs.common.metadata import status_counts
 from kroton_pipeline.notifications.alert_state import Transition, record_alert
 from kroton_pipeline.notifications.alerts import (
     AlertCondition,
@@ -32,6 +31,7 @@ from kroton_pipeline.notifications.messages import (
     run_url,
 )
 from kroton_pipeline.notifications.run_facts import RunFacts, import_volumes, root_error
+from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.reporting.stuck_leads import find_stuck_leads
 from kroton_pipeline.reporting.success_rate import (
     median_hours_to_registration,
