@@ -3,8 +3,8 @@
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -18,10 +18,9 @@ from kroton_pipeline.sandbox import SandboxServer
 SECRETS = ("sandbox-secret", "sandbox-password", "sandbox-api-key", "sandbox-subscription")
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0, seed=7, rate_limit=1000, rate_window=1) as server:
-        yield server
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    return {"rate_limit": 1000, "rate_window": 1}
 
 
 @pytest.fixture(scope="module")
