@@ -20,8 +20,9 @@ test: $(BIN)/.installed  ## the test suite (PostgreSQL at 127.0.0.1:5432 when re
 	$(BIN)/python -m pytest -n auto -m "not serial"
 	$(BIN)/python -m pytest -m serial
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed  ## ruff, and the import contracts of pyproject.toml (imports run downward)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ui: $(BIN)/.installed  ## run the demo, then the Dagster UI on its instance (sandbox kept serving)
 	$(BIN)/python -m kroton_pipeline.demo --ui

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -10,10 +9,10 @@ import dagster as dg
 
 from kroton_pipeline.defs.common.resources import resources_for_environment
 from kroton_pipeline.notifications.slack import slack_resource
-from kroton_pipeline.settings import load_settings
+from kroton_pipeline.settings import Settings, load_settings
 
 
-def _with_code_references(folder_defs: dg.Definitions) -> dg.Definitions:
+def _with_code_references(folder_defs: dg.Definitions, settings: Settings) -> dg.Definitions:
     """Each asset links to its source: the local file, or the repository when
     ``KROTON_GIT_URL`` (and ``KROTON_GIT_BRANCH``, default ``main``) are set."""
     assets = list(folder_defs.assets or [])
@@ -22,12 +21,11 @@ def _with_code_references(folder_defs: dg.Definitions) -> dg.Definitions:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(assets)
-        git_url = os.environ.get("KROTON_GIT_URL", "").strip()
-        if git_url:
+        if settings.git_url:
             assets = dg.link_code_references_to_git(
                 assets,
-                git_url=git_url,
-                git_branch=os.environ.get("KROTON_GIT_BRANCH", "").strip() or "main",
+                git_url=settings.git_url,
+                git_branch=settings.git_branch,
                 file_path_mapping=dg.AnchorBasedFilePathMapping(
                     local_file_anchor=Path(__file__),
                     file_anchor_path_in_repository="kroton_pipeline/definitions.py",
@@ -57,5 +55,5 @@ def defs() -> dg.Definitions:
     folder_defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     resources = {**resources_for_environment(settings), "slack": slack_resource(settings)}
     return dg.Definitions.merge(
-        _with_code_references(folder_defs), dg.Definitions(resources=resources)
+        _with_code_references(folder_defs, settings), dg.Definitions(resources=resources)
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,13 +27,19 @@ from kroton_pipeline.data.names import names_loaded
 from kroton_pipeline.db import migrate
 from kroton_pipeline.db.engine import is_sqlite, make_engine
 from kroton_pipeline.domain.masking import scrub
-from kroton_pipeline.notifications.thresholds import alert_thresholds
-from kroton_pipeline.settings import Settings, SettingsError, load_settings
+from kroton_pipeline.settings import Settings, SettingsError, alert_thresholds, load_settings
 
 # Fewer rows means the census table was never loaded (same figure as fix_data's check in
 # defs/genders/assets.py, not imported: that module pulls in every asset decorator).
 NAMES_LOADED_THRESHOLD = 1000
-CHECKS = ("settings", "database", "names_table", "kroton_token", "captacao_token", "catalog_search")
+HEALTH_CHECK_NAMES = (
+    "settings",
+    "database",
+    "names_table",
+    "kroton_token",
+    "captacao_token",
+    "catalog_search",
+)
 # Health checks fail fast: one retry, short timeouts (a job's clients try harder).
 HEALTH_POLICY = RetryPolicy(max_attempts=2, backoff_base_seconds=0.2, backoff_max_seconds=1.0)
 HEALTH_TIMEOUT_SECONDS = 10.0
@@ -175,12 +180,12 @@ def _clients(settings: Settings, budget_url: str | None) -> dict[str, object]:
 
 def run_health_checks(environ: Mapping[str, str] | None = None) -> list[CheckOutcome]:
     """Every check, in order; a check that cannot run for lack of settings fails as skipped."""
-    environ = os.environ if environ is None else environ
     settings_outcome, settings = check_settings(environ)
     outcomes = [settings_outcome]
     if settings is None:
         return outcomes + [
-            CheckOutcome(name, False, "skipped: settings invalid") for name in CHECKS[1:]
+            CheckOutcome(name, False, "skipped: settings invalid")
+            for name in HEALTH_CHECK_NAMES[1:]
         ]
     url = settings.database_url
     engine = make_engine(url) if is_sqlite(url) else make_engine(url, connect_args=PG_TIMEOUT)

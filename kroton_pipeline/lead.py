@@ -25,9 +25,10 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from kroton_pipeline.domain.cpf import cpf_digits
+from kroton_pipeline.domain.erased import ERASED_CPF_PREFIX
 from kroton_pipeline.domain.masking import PersonalDataFilter
 from kroton_pipeline.support.lead_report import render_story
-from kroton_pipeline.support.lead_story import ERASED_CPF_PREFIX, LeadNotFound, find_story
+from kroton_pipeline.support.lead_story import LeadNotFound, find_story
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger("kroton_pipeline.lead")

@@ -24,6 +24,8 @@ ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "staging", "production")
 SANDBOX_DEFAULT_PORT = 8765
 DEFAULT_DATABASE_URL = "sqlite:///kroton_pipeline.db"
 DEFAULT_LANDING_URL = "landing"
+DEFAULT_WEBSERVER_URL = "http://localhost:3000"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # The first day that has partitions (import dates and follow-up snapshot dates).
 DEFAULT_FIRST_IMPORT_DATE = "2026-01-01"
 
@@ -176,7 +178,7 @@ class BusinessRules:
 
 
 @dataclass(frozen=True)
-class RateBudget:
+class RateQuota:
     """Requests allowed per window for one external API, shared by the whole deployment."""
 
     requests: int = 100
@@ -228,8 +230,15 @@ class Settings:
     # The design document's way: an incoming webhook (its URL is the secret).
     slack_webhook_url: str | None = field(default=None, repr=False)
     slack_channel: str | None = None
-    kroton_budget: RateBudget = RateBudget()
-    catalog_budget: RateBudget = RateBudget()
+    # Slack's Web API (SLACK_API_URL): tests point it at a local stand-in.
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    # The Dagster UI, for run links in Slack messages (DAGSTER_WEBSERVER_URL).
+    webserver_url: str = DEFAULT_WEBSERVER_URL
+    # Where asset code links point (KROTON_GIT_URL, KROTON_GIT_BRANCH); none: local files.
+    git_url: str | None = None
+    git_branch: str = "main"
+    kroton_budget: RateQuota = RateQuota()
+    catalog_budget: RateQuota = RateQuota()
     rules: BusinessRules = BusinessRules()
     api_format: KrotonApiFormat = KrotonApiFormat()
     stuck: StuckThresholds = StuckThresholds()
@@ -256,6 +265,11 @@ class Settings:
         return mask_url_secret(self.landing_url) != self.landing_url
 
     @property
+    def database_url_from_environment(self) -> bool:
+        """Whether ``KROTON_DATABASE_URL`` gave the database URL (not the built-in default)."""
+        return self.database_url != DEFAULT_DATABASE_URL
+
+    @property
     def slack_enabled(self) -> bool:
         """Slack is on with an incoming webhook, or with a bot token and a channel."""
         return bool(self.slack_webhook_url or (self.slack_bot_token and self.slack_channel))
@@ -273,6 +287,65 @@ def mask_url_secret(url: str) -> str:
     userinfo, host = parts.netloc.rsplit("@", 1)
     user = userinfo.split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """When an alert starts. Each is an environment variable (see README "Slack")."""
+
+    # Seconds one run spent waiting for a rate budget (shared budget + Retry-After).
+    rate_limit_wait_seconds: float = 60.0
+    # Relative change of today's exported rows vs the mean of the trailing 7 import dates.
+    import_volume_change: float = 0.5
+    # Import dates needed in the trailing window before the volume is judged at all.
+    import_volume_min_history: int = 3
+    # Retries per request of one API in one run, judged once a run made enough requests.
+    retry_share: float = 0.2
+    retry_min_requests: int = 20
+    # The design document's healthy indicators: success rate over 90 % ("investigate" under
+    # 80 %), judged once enough leads of the run's dates were sent; import -> registration
+    # under 24 h (the median of the run's dates).
+    success_rate_warn: float = 0.9
+    success_rate_investigate: float = 0.8
+    success_rate_min_sent: int = 10
+    registration_hours: float = 24.0
+
+
+_ALERT_VARIABLES: dict[str, tuple[str, type]] = {
+    "rate_limit_wait_seconds": ("KROTON_ALERT_RATE_LIMIT_WAIT_SECONDS", float),
+    "import_volume_change": ("KROTON_ALERT_IMPORT_VOLUME_CHANGE", float),
+    "import_volume_min_history": ("KROTON_ALERT_IMPORT_VOLUME_MIN_HISTORY", int),
+    "retry_share": ("KROTON_ALERT_RETRY_SHARE", float),
+    "retry_min_requests": ("KROTON_ALERT_RETRY_MIN_REQUESTS", int),
+    "success_rate_warn": ("KROTON_SUCCESS_RATE_THRESHOLD", float),
+    "success_rate_investigate": ("KROTON_ALERT_SUCCESS_RATE_INVESTIGATE", float),
+    "success_rate_min_sent": ("KROTON_ALERT_SUCCESS_RATE_MIN_SENT", int),
+    "registration_hours": ("KROTON_ALERT_REGISTRATION_HOURS", float),
+}
+
+
+def alert_thresholds(environ: Mapping[str, str] | None = None) -> AlertThresholds:
+    """Thresholds from ``KROTON_ALERT_*`` variables; unset ones keep their defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, float | int] = {}
+    for field_name, (variable, kind) in _ALERT_VARIABLES.items():
+        raw = (environ.get(variable) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{variable} must be a number") from exc
+        if value < 0:
+            raise SettingsError(f"{variable} must not be negative")
+        values[field_name] = value
+    return AlertThresholds(**values)  # type: ignore[arg-type]
+
+
+def webserver_url(environ: Mapping[str, str] | None = None) -> str:
+    """Base URL of the Dagster UI for run links (``DAGSTER_WEBSERVER_URL``)."""
+    environ = os.environ if environ is None else environ
+    return (_get(environ, "DAGSTER_WEBSERVER_URL") or "").rstrip("/") or DEFAULT_WEBSERVER_URL
 
 
 def erasure_keys(environ: Mapping[str, str] | None = None) -> tuple[bytes, ...]:
@@ -521,11 +594,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         slack_bot_token=_get(environ, "SLACK_BOT_TOKEN"),
         slack_webhook_url=_get(environ, "SLACK_WEBHOOK_URL"),
         slack_channel=_get(environ, "SLACK_CHANNEL"),
-        kroton_budget=RateBudget(
+        slack_api_url=_get(environ, "SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        webserver_url=webserver_url(environ),
+        git_url=_get(environ, "KROTON_GIT_URL"),
+        git_branch=_get(environ, "KROTON_GIT_BRANCH") or "main",
+        kroton_budget=RateQuota(
             requests=int(_number(environ, "KROTON_RATE_LIMIT", 100, int)),
             window_seconds=_number(environ, "KROTON_RATE_WINDOW_SECONDS", 300.0),
         ),
-        catalog_budget=RateBudget(
+        catalog_budget=RateQuota(
             requests=int(_number(environ, "CATALOG_RATE_LIMIT", 100, int)),
             window_seconds=_number(environ, "CATALOG_RATE_WINDOW_SECONDS", 300.0),
         ),

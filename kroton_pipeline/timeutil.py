@@ -10,7 +10,11 @@ SAO_PAULO = ZoneInfo(TIMEZONE)
 
 
 def utcnow() -> datetime:
-    """Now as a naive UTC datetime (what every timestamp column holds)."""
+    """Now as a naive UTC datetime: the one clock every timestamp column is written with.
+
+    The server defaults (``now()``) stay as a fallback for hand-written SQL, but PostgreSQL's
+    ``now()`` is in the session time zone, so Python writes the value whenever it can.
+    """
     return datetime.now(UTC).replace(tzinfo=None)
 
 

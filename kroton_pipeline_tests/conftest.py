@@ -11,6 +11,16 @@ Databases
 ``db_url``        both of the above (ids ``sqlite``, ``postgres``); ``engine`` is an Engine on it.
 ``empty_db_url``  an empty (not migrated) database of each kind, for migration tests.
 
+Sandbox
+-------
+``sandbox``          the Kroton simulator over real HTTP, started for the test on a free port
+                     (seed 7), speaking ``dialect`` with ``sandbox_options``.
+``dialect``          the API dialect, ``source``; a folder overrides it with
+                     ``@pytest.fixture(params=API_DIALECTS)`` to run on both, a test with
+                     ``@pytest.mark.parametrize("dialect", API_DIALECTS)``.
+``sandbox_options``  keyword arguments of ``SandboxServer`` (rate limit, token lifetime,
+                     port...), none by default; a folder or module overrides it.
+
 Dagster
 -------
 Every test starts with no Dagster instance in context (``isolated_dagster_context``, autouse):
@@ -25,6 +35,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dagster._core.storage.defs_state.base import set_defs_state_storage
@@ -34,6 +45,9 @@ from sqlalchemy.exc import DBAPIError
 
 from kroton_pipeline.db.engine import make_engine, normalise_url
 from kroton_pipeline.db.migrate import upgrade
+from kroton_pipeline.sandbox import SandboxServer
+
+SANDBOX_SEED = 7
 
 DEFAULT_TEST_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
@@ -180,3 +194,27 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+# --- sandbox -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dialect() -> str:
+    """The API dialect the sandbox speaks and the pipeline is configured for."""
+    return "source"
+
+
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    """Keyword arguments of the ``sandbox`` fixture's ``SandboxServer``: none by default."""
+    return {}
+
+
+@pytest.fixture
+def sandbox(dialect: str, sandbox_options: dict[str, Any]) -> Iterator[SandboxServer]:
+    """The Kroton simulator over real HTTP, on a free port unless ``sandbox_options`` names
+    one, stopped after the test."""
+    options = {"port": 0, "seed": SANDBOX_SEED, "dialect": dialect, **sandbox_options}
+    with SandboxServer(**options) as server:
+        yield server

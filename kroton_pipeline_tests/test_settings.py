@@ -146,3 +146,24 @@ def test_slack_is_on_with_an_incoming_webhook_as_in_the_design_document() -> Non
     settings = load_settings({"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"})
     assert settings.slack_enabled
     assert "hooks.slack.com" not in repr(settings)
+
+
+def test_slack_api_run_links_and_code_links_are_read_with_the_other_settings() -> None:
+    defaults = load_settings({})
+    assert defaults.slack_api_url == "https://slack.com/api/"
+    assert defaults.webserver_url == "http://localhost:3000"
+    assert (defaults.git_url, defaults.git_branch) == (None, "main")
+    settings = load_settings(
+        {
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "DAGSTER_WEBSERVER_URL": "https://dagster.example.org/",
+            "KROTON_GIT_URL": "https://git.example.org/kroton-pipeline",
+            "KROTON_GIT_BRANCH": "release",
+        }
+    )
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.webserver_url == "https://dagster.example.org"
+    assert (settings.git_url, settings.git_branch) == (
+        "https://git.example.org/kroton-pipeline",
+        "release",
+    )

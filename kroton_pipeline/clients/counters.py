@@ -6,6 +6,17 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+# Counters of :meth:`ClientCounters.as_metadata` shown as API figures -> their metadata key
+# suffix (asset metadata and Slack alerts).
+API_FIGURES = {
+    "requests_total": "requests",
+    "retries": "retries",
+    "rate_limited": "rate_limited_429",
+    "budget_waits": "budget_waits",
+    "budget_wait_seconds": "budget_wait_seconds",
+    "retry_after_wait_seconds": "retry_after_wait_seconds",
+}
+
 
 @dataclass
 class ClientCounters:

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Float, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kroton_pipeline.db.models import Base, utcnow
+from kroton_pipeline.db.models import Base
+from kroton_pipeline.timeutil import utcnow
 
 
 class AlertState(Base):

@@ -10,7 +10,7 @@ picks the dialect's ``ON CONFLICT``. Statuses are written only by
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kroton_pipeline.domain.statuses import ENDED_WITHOUT_SUCCESS, Status
+from kroton_pipeline.timeutil import utcnow
 
 # Stable constraint names so that Alembic migrations are identical on every dialect.
 NAMING_CONVENTION = {
@@ -52,15 +53,6 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 # PostgreSQL stores documents as JSONB (comparable, indexable); SQLite keeps JSON text.
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
-
-
-def utcnow() -> datetime:
-    """Naive UTC now: the one clock every timestamp column is written with.
-
-    The server defaults (``now()``) stay as a fallback for hand-written SQL, but PostgreSQL's
-    ``now()`` is in the session time zone, so Python writes the value whenever it can.
-    """
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 _STATUS_VALUES = ", ".join(f"'{status.value}'" for status in Status)

@@ -32,10 +32,16 @@ def is_valid_cpf(value: object) -> bool:
     digits = cpf_digits(value)
     if digits is None or len(set(digits)) == 1:
         return False
-    numbers = [int(c) for c in digits]
-    first = sum(n * w for n, w in zip(numbers[:9], range(10, 1, -1), strict=True)) * 10 % 11
-    second = sum(n * w for n, w in zip(numbers[:10], range(11, 1, -1), strict=True)) * 10 % 11
-    return first % 10 == numbers[9] and second % 10 == numbers[10]
+    return cpf_check_digits(digits[:9]) == digits[9:]
+
+
+def cpf_check_digits(base: str) -> str:
+    """The two check digits of a CPF's first nine digits (``378457608`` -> ``70``)."""
+    numbers = [int(c) for c in base]
+    first = sum(n * w for n, w in zip(numbers, range(10, 1, -1), strict=True)) * 10 % 11 % 10
+    numbers.append(first)
+    second = sum(n * w for n, w in zip(numbers, range(11, 1, -1), strict=True)) * 10 % 11 % 10
+    return f"{first}{second}"
 
 
 def format_cpf(digits: str) -> str:

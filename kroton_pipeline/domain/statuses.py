@@ -57,6 +57,8 @@ ENDED_WITHOUT_SUCCESS: frozenset[Status] = frozenset(
 TRACKED: frozenset[Status] = frozenset({S.AWAITING_REGISTER, S.REGISTERED})
 # Leads a later run will pick up again without an operator.
 RETRYABLE: frozenset[Status] = frozenset({S.TO_SYNC, S.COURSE_FAILED, S.TO_REGISTER})
+# Leads not yet sent to Kroton (the same statuses: each waits for its next step).
+WAITING_TO_BE_SENT: frozenset[Status] = RETRYABLE
 
 
 class IllegalTransition(RuntimeError):

@@ -15,10 +15,13 @@ four is still seen within two weeks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from kroton_pipeline.domain.kroton_answers import normalise_classification
+from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.settings import BusinessRules
 
 
@@ -43,6 +46,25 @@ CLASSIFIED_WATCH_DAYS = 30
 
 def as_day(moment: datetime | date) -> date:
     return moment.date() if isinstance(moment, datetime) else moment
+
+
+def intake_end(options: Sequence[Mapping[str, Any]] | None) -> date | None:
+    """The first-choice offer's inscription window end (``dtTerminoInscricao``), if known."""
+    text = str((options or [{}])[0].get("dtTerminoInscricao") or "")[:10]
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def tracking_ended_reason(intake_ends_on: date | None) -> str:
+    """The ``tracking_ended`` reason recorded when a lead's intake is over."""
+    detail = (
+        f"intake over (inscriptions closed {intake_ends_on.isoformat()}, grace passed)"
+        if intake_ends_on
+        else "intake over (no inscription window known, horizon passed)"
+    )
+    return reason(StatusReason.TRACKING_ENDED, detail)
 
 
 def tracking_ends_on(

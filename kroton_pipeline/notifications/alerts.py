@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from kroton_pipeline.defs.common.metadata import API_FIGURES
-from kroton_pipeline.notifications.thresholds import AlertThresholds
+from kroton_pipeline.clients.counters import API_FIGURES
+from kroton_pipeline.settings import AlertThresholds
 
 _SYSTEM_TITLES = {"kroton": "Kroton API", "captacao": "Captação API", "catalog": "catalog"}
 

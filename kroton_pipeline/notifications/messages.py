@@ -121,3 +121,8 @@ def alert_message(
     if run_id:
         lines.append(f"Seen in run `{run_id[:8]}`")
     return _message(text, lines, link)
+
+
+def run_url(base_url: str, run_id: str) -> str:
+    """Link to one run in the Dagster UI."""
+    return f"{base_url.rstrip('/')}/runs/{run_id}"

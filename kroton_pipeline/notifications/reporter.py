@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from kroton_pipeline.defs.common.metadata import status_counts
 from kroton_pipeline.notifications.alert_state import Transition, record_alert
 from kroton_pipeline.notifications.alerts import (
     AlertCondition,
@@ -29,15 +28,16 @@ from kroton_pipeline.notifications.messages import (
     alert_message,
     run_failed_message,
     run_finished_message,
+    run_url,
 )
 from kroton_pipeline.notifications.run_facts import RunFacts, import_volumes, root_error
-from kroton_pipeline.notifications.thresholds import AlertThresholds, run_url
+from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.reporting.stuck_leads import find_stuck_leads
 from kroton_pipeline.reporting.success_rate import (
     median_hours_to_registration,
     registration_success,
 )
-from kroton_pipeline.settings import load_settings
+from kroton_pipeline.settings import AlertThresholds, load_settings
 from kroton_pipeline.timeutil import utcnow
 
 

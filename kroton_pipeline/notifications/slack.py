@@ -12,8 +12,6 @@ neither way configured Slack is off and :meth:`KrotonSlackResource.post` sends n
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 
 import dagster as dg
 import httpx
@@ -23,10 +21,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.client import WebClient
 
 from kroton_pipeline.notifications.messages import SlackMessage
-from kroton_pipeline.notifications.thresholds import DEFAULT_WEBSERVER_URL, webserver_url
-from kroton_pipeline.settings import Settings
+from kroton_pipeline.settings import DEFAULT_SLACK_API_URL, DEFAULT_WEBSERVER_URL, Settings
 
-SLACK_API_URL = "https://slack.com/api/"
 log = logging.getLogger(__name__)
 
 
@@ -38,7 +34,7 @@ class KrotonSlackResource(SlackResource):
         "", description="Incoming webhook URL, from EnvVar('SLACK_WEBHOOK_URL'); used first."
     )
     channel: str = Field("", description="Channel id or name (SLACK_CHANNEL).")
-    base_url: str = Field(SLACK_API_URL, description="Slack Web API URL (SLACK_API_URL).")
+    base_url: str = Field(DEFAULT_SLACK_API_URL, description="Slack Web API URL (SLACK_API_URL).")
     webserver_url: str = Field(
         DEFAULT_WEBSERVER_URL,
         description="Dagster UI base URL for run links (DAGSTER_WEBSERVER_URL).",
@@ -85,20 +81,17 @@ class KrotonSlackResource(SlackResource):
         return True
 
 
-def slack_resource(
-    settings: Settings, environ: Mapping[str, str] | None = None
-) -> dg.ConfigurableResource:
+def slack_resource(settings: Settings) -> dg.ConfigurableResource:
     """The Slack resource for these settings: on with a token and a channel, else off."""
-    environ = os.environ if environ is None else environ
     if not settings.slack_enabled:
-        return KrotonSlackResource(webserver_url=webserver_url(environ))
+        return KrotonSlackResource(webserver_url=settings.webserver_url)
     if settings.slack_webhook_url:
         return KrotonSlackResource(
-            webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"), webserver_url=webserver_url(environ)
+            webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"), webserver_url=settings.webserver_url
         )
     return KrotonSlackResource(
         token=dg.EnvVar("SLACK_BOT_TOKEN"),
         channel=settings.slack_channel or "",
-        base_url=(environ.get("SLACK_API_URL") or "").strip() or SLACK_API_URL,
-        webserver_url=webserver_url(environ),
+        base_url=settings.slack_api_url,
+        webserver_url=settings.webserver_url,
     )

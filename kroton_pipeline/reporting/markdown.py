@@ -7,7 +7,6 @@ numbers are plotted across materializations in the asset's "Plots" tab.
 
 from __future__ import annotations
 
-from kroton_pipeline.defs.common.metadata import markdown_table as table
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.charts import (
     compact_chart,
@@ -18,6 +17,7 @@ from kroton_pipeline.reporting.charts import (
     status_chart,
 )
 from kroton_pipeline.reporting.funnel import FunnelReport, GroupConversion
+from kroton_pipeline.reporting.markdown_table import markdown_table as table
 
 STATUS_ORDER = [status.value for status in Status]
 # Import dates shown in the charts and the per-date tables (the newest ones).

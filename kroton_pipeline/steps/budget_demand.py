@@ -8,16 +8,17 @@ from sqlalchemy import Engine, func, select
 
 from kroton_pipeline.db.models import ImportFile, Subscription
 from kroton_pipeline.domain.budget_plan import CALLS_PER_NEW_LEAD
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import WAITING_TO_BE_SENT
 
 TRAILING_DAYS = 7
-WAITING = (Status.TO_SYNC, Status.COURSE_FAILED, Status.TO_REGISTER)
 
 
 def waiting_to_be_sent(engine: Engine) -> int:
     """Leads of every import date that still wait to be sent to Kroton."""
     with engine.connect() as conn:
-        query = select(func.count()).where(Subscription.status.in_([s.value for s in WAITING]))
+        query = select(func.count()).where(
+            Subscription.status.in_([s.value for s in WAITING_TO_BE_SENT])
+        )
         return int(conn.execute(query).scalar_one())
 
 

@@ -33,7 +33,7 @@ from kroton_pipeline.db.status_changes import record_event
 from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import TRACKED, Status
-from kroton_pipeline.domain.tracking import TrackingRules, next_look
+from kroton_pipeline.domain.tracking import TrackingRules, next_look, tracking_ended_reason
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -244,18 +244,9 @@ def _check_one(
         )
         if following is None and status in TRACKED:
             result.tracking_ended += 1
-            record_event(conn, [lead["id"]], _tracking_ended(intake_ends_on), run_id, now=now)
+            record_event(conn, [lead["id"]], tracking_ended_reason(intake_ends_on), run_id, now=now)
         conn.execute(
             update(Subscription)
             .where(Subscription.id == lead["id"])
             .values(next_check_on=following, last_check=now, intake_ends_on=intake_ends_on)
         )
-
-
-def _tracking_ended(intake_ends_on: date | None) -> str:
-    detail = (
-        f"intake over (inscriptions closed {intake_ends_on.isoformat()}, grace passed)"
-        if intake_ends_on
-        else "intake over (no inscription window known, horizon passed)"
-    )
-    return reason(StatusReason.TRACKING_ENDED, detail)

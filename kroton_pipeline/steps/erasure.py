@@ -51,26 +51,19 @@ from kroton_pipeline.db.models import (
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline.domain.cpf import cpf_digits
+from kroton_pipeline.domain.erased import ERASED_NAME, erased_cpf, scrub_document
+
+# is_erased is read from here by the import asset.
+from kroton_pipeline.domain.erased import is_erased as is_erased
 from kroton_pipeline.domain.erasure_digest import cpf_digest
 from kroton_pipeline.domain.masking import scrub
 from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import TRACKED, Status
+from kroton_pipeline.domain.statuses import TRACKED, WAITING_TO_BE_SENT, Status
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-ERASED_NAME = "ERASED"
 ERASED_REASON = StatusReason.PERSONAL_DATA_ERASED.value
-# Statuses whose lead would still be sent to Kroton: closed, since the data is gone.
-UNFINISHED = (Status.TO_SYNC, Status.COURSE_FAILED, Status.TO_REGISTER)
-# Keys of Kroton's answers (and of our payloads) that hold personal data, lower-cased.
-PERSONAL_KEYS = frozenset(
-    {
-        "cpf", "nome", "name", "email", "celular", "telefone", "phone", "datanascimento",
-        "birthday", "birth_date", "endereco", "address", "cep", "logradouro", "numero", "rg",
-        "dadospessoais", "nomesocial", "mae", "nomemae", "nome_mae", "ra", "businesskey",
-    }
-)  # fmt: skip
 PERSONAL_COLUMNS: dict[str, Any] = {
     "user_name": ERASED_NAME,
     "first_name": None,
@@ -103,30 +96,6 @@ class ErasureResult:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def erased_cpf(subscription_id: int) -> str:
-    """The CPF column's value after erasure: ``"X"`` + the id, 11 characters in all."""
-    return f"X{subscription_id:010d}"
-
-
-def is_erased(cpf: str | None) -> bool:
-    return bool(cpf) and str(cpf).startswith("X")
-
-
-def scrub_document(value: Any) -> Any:
-    """A copy of a JSON document without personal keys, with its texts scrubbed."""
-    if isinstance(value, dict):
-        return {
-            key: scrub_document(item)
-            for key, item in value.items()
-            if str(key).lower() not in PERSONAL_KEYS
-        }
-    if isinstance(value, list):
-        return [scrub_document(item) for item in value]
-    if isinstance(value, str):
-        return scrub(value)
-    return value
-
-
 def _scrub_text(text: str | None) -> str | None:
     return None if text is None else scrub(text)
 
@@ -136,7 +105,7 @@ def _erase_subscription(
 ) -> None:
     sub_id = row.id
     status = Status(row.status)
-    if status in UNFINISHED:
+    if status in WAITING_TO_BE_SENT:
         change = StatusChange(sub_id, Status.REGISTER_FAILED, ERASED_REASON)
         apply_status_changes(conn, [change], run_id, now=now)
         result.closed_status = status.value
@@ -145,7 +114,7 @@ def _erase_subscription(
         "cpf": erased_cpf(sub_id),
         "updated_at": now,
     }
-    if status not in UNFINISHED:  # else the status change just reset both
+    if status not in WAITING_TO_BE_SENT:  # else the status change just reset both
         values["status_reason"] = _scrub_text(row.status_reason)
         values["last_error"] = _scrub_text(row.last_error)
     if status in TRACKED:  # never looked up by CPF again: tracking ends

@@ -20,6 +20,7 @@ from kroton_pipeline.clients.kroton_api import KrotonApi
 from kroton_pipeline.db.claims import ClaimLost, LeadClaims
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import Subscription
+from kroton_pipeline.domain.erased import is_erased
 from kroton_pipeline.domain.kroton_answers import InscriptionsAnswer, person_status
 from kroton_pipeline.domain.masking import scrub
 from kroton_pipeline.domain.status_reasons import StatusReason, reason
@@ -36,7 +37,7 @@ S = Subscription.__table__
 def _ask(kroton: KrotonApi, lead: dict[str, Any]) -> InscriptionsAnswer | None:
     if lead["kroton_subscription_id"]:
         return kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
-    if str(lead["cpf"]).startswith("X"):  # erased, and Kroton never told us its id
+    if is_erased(lead["cpf"]):  # and Kroton never told us its id
         return None
     return kroton.inscriptions_by_cpf(lead["cpf"])
 

@@ -63,7 +63,7 @@ from kroton_pipeline.domain.precheck import (
 )
 from kroton_pipeline.domain.status_reasons import StatusReason, reason
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.domain.tracking import next_look, tracking_rules
+from kroton_pipeline.domain.tracking import intake_end, next_look, tracking_rules
 from kroton_pipeline.settings import BusinessRules
 from kroton_pipeline.steps.poll_pending import poll_pending
 from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
@@ -115,15 +115,6 @@ class Seen:
 
     answer: InscriptionsAnswer
     enrolments: Enrolments | None = None
-
-
-def _intake_end(options: list[dict[str, Any]] | None) -> date | None:
-    """The chosen offer's inscription window end (``dtTerminoInscricao``), if known."""
-    text = str((options or [{}])[0].get("dtTerminoInscricao") or "")[:10]
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _options(engine: Engine, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -269,7 +260,7 @@ class _Registrar:
     # -- one lead ------------------------------------------------------------------------------
     def handle(self, lead: dict[str, Any], options: list[dict[str, Any]] | None) -> None:
         """Pre-check (or reconcile a mark left without a result), then register."""
-        lead = {**lead, "intake_ends_on": _intake_end(options)}
+        lead = {**lead, "intake_ends_on": intake_end(options)}
         seen = self.lookup(lead)
         decision = precheck(seen.answer, seen.enrolments, self.today, self.precheck_rules)
         if lead["sent_at"] is not None:  # marked, no result: did our POST land?

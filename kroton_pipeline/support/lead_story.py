@@ -28,6 +28,7 @@ from kroton_pipeline.db.models import (
     StatusHistory,
     Subscription,
 )
+from kroton_pipeline.domain.erased import ERASED_CPF_PREFIX
 from kroton_pipeline.domain.erasure_digest import cpf_digest
 from kroton_pipeline.domain.kroton_answers import (
     AnswerShapeError,
@@ -37,8 +38,6 @@ from kroton_pipeline.domain.kroton_answers import (
 )
 from kroton_pipeline.domain.status_reasons import StatusReason, reason_code
 from kroton_pipeline.settings import erasure_keys
-
-ERASED_CPF_PREFIX = "X"
 
 
 class LeadNotFound(LookupError):

@@ -1,24 +1,22 @@
-"""Fixtures for the client tests: an in-process sandbox over real HTTP, budget databases."""
+"""Fixtures for the client tests: the clients on the root ``sandbox`` fixture (in both
+dialects); the budget databases are the root ``sqlite_url`` and ``postgres_url``."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from kroton_pipeline.clients import rate_limit
 from kroton_pipeline.clients.captacao import CaptacaoClient
 from kroton_pipeline.clients.catalog import CatalogClient
 from kroton_pipeline.clients.kroton import KrotonClient
 from kroton_pipeline.clients.rate_limit import LocalRateBudget
 from kroton_pipeline.clients.transport import RetryPolicy
-from kroton_pipeline.db.migrate import upgrade
 from kroton_pipeline.sandbox import SandboxServer, preseeded_kind
-from kroton_pipeline.settings import API_FORMATS, KrotonApiFormat
+from kroton_pipeline.settings import API_DIALECTS, API_FORMATS, KrotonApiFormat
+from kroton_pipeline_tests.cpfs import make_cpf
 
 SEED = 7
 CREDENTIALS = {
@@ -26,20 +24,8 @@ CREDENTIALS = {
     "client_secret": "sandbox-secret",
     "subscription_key": "sandbox-subscription",
 }
-PG_ADMIN_URL = os.environ.get(
-    "KROTON_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
 # Backoff short enough for tests; the rules under test do not depend on the delay.
 FAST = RetryPolicy(max_attempts=4, backoff_base_seconds=0.01, backoff_max_seconds=0.05)
-
-
-def make_cpf(base: int) -> str:
-    """A valid CPF (digits only) built from a 9-digit base."""
-    digits = f"{base:09d}"
-    for size in (9, 10):
-        total = sum(int(d) * (size + 1 - i) for i, d in enumerate(digits))
-        digits += str((total * 10) % 11 % 10)
-    return digits
 
 
 def fresh_cpfs(count: int, start: int = 311_222_000) -> list[str]:
@@ -54,24 +40,16 @@ def fresh_cpfs(count: int, start: int = 311_222_000) -> list[str]:
     return found
 
 
-def create_budget_tables(url: str) -> None:
-    """The schema, ``rate_limit_events`` included, through the project's migrations."""
-    upgrade(url)
+@pytest.fixture(params=API_DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Every client test runs against both of Kroton's dialects."""
+    return str(request.param)
 
 
-@pytest.fixture(params=["source", "v5"])
-def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    """A fresh sandbox in each dialect, with a generous rate limit and a short hold for
-    injected timeouts."""
-    with SandboxServer(
-        port=0,
-        seed=SEED,
-        rate_limit=1000,
-        rate_window=300,
-        timeout_seconds=2,
-        dialect=request.param,
-    ) as sb:
-        yield sb
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    """A generous rate limit and a short hold for injected timeouts."""
+    return {"rate_limit": 1000, "rate_window": 300, "timeout_seconds": 2}
 
 
 def api_format_of(sandbox: SandboxServer) -> KrotonApiFormat:
@@ -79,41 +57,13 @@ def api_format_of(sandbox: SandboxServer) -> KrotonApiFormat:
     return API_FORMATS[sandbox.app.dialect]
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'budget.db'}"
-    create_budget_tables(url)
-    return url
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A uniquely named PostgreSQL database, dropped afterwards; skipped when unreachable
-    (failed instead when ``CI=true``)."""
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable in CI: {type(exc).__name__}")
-        pytest.skip("PostgreSQL unreachable")
-    name = f"kroton_clients_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    create_budget_tables(url)
-    try:
-        yield url
-    finally:
-        from kroton_pipeline.clients import rate_limit
-
-        engine = rate_limit._engines.pop(url, None)
-        if engine is not None:
-            engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+@pytest.fixture(autouse=True)
+def _dispose_budget_engines() -> Iterator[None]:
+    """The shared budget keeps one engine per database URL: dispose of this test's."""
+    before = set(rate_limit._engines)
+    yield
+    for url in set(rate_limit._engines) - before:
+        rate_limit._engines.pop(url).dispose()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from validate_docbr import CPF
 
 from kroton_pipeline.domain.cpf import (
     cpf_check_column,
+    cpf_check_digits,
     cpf_digits,
     cpf_digits_column,
     format_cpf,
@@ -55,6 +56,12 @@ def test_cpf_with_wrong_check_digit_is_rejected() -> None:
     assert not is_valid_cpf("37845760871")
     assert not is_valid_cpf("37845760880")
     assert _vectorised_valid(["37845760871", "37845760880"]) == [False, False]
+
+
+def test_check_digits_complete_the_first_nine_digits() -> None:
+    assert cpf_check_digits("378457608") == "70"
+    docbr = CPF()
+    assert all(docbr.validate(base + cpf_check_digits(base)) for base in ("123456789", "000000191"))
 
 
 def test_cpf_with_all_digits_equal_is_rejected() -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 
+from kroton_pipeline.domain.status_reasons import StatusReason, reason_code
 from kroton_pipeline.domain.tracking import (
     TrackingRules,
+    intake_end,
     look_days,
     next_look,
+    tracking_ended_reason,
     tracking_ends_on,
 )
 
@@ -54,3 +57,17 @@ def test_the_longest_gap_is_a_setting() -> None:
     weekly = TrackingRules(max_interval_days=7)
     ages = look_days(120, weekly)
     assert max(b - a for a, b in itertools.pairwise(ages)) == 7
+
+
+def test_the_intake_ends_with_the_first_choice_offers_inscription_window() -> None:
+    offers = [{"dtTerminoInscricao": "2026-06-30T23:59:59"}, {"dtTerminoInscricao": "2026-07-31"}]
+    assert intake_end(offers) == date(2026, 6, 30)
+    assert intake_end([{"dtTerminoInscricao": "not a date"}]) is None
+    assert intake_end([{}]) is None and intake_end(None) is None
+
+
+def test_tracking_ended_says_whether_the_window_or_the_horizon_ended_it() -> None:
+    by_window = tracking_ended_reason(date(2026, 6, 30))
+    by_horizon = tracking_ended_reason(None)
+    assert reason_code(by_window) is reason_code(by_horizon) is StatusReason.TRACKING_ENDED
+    assert "2026-06-30" in by_window and "horizon" in by_horizon

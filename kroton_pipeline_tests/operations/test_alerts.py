@@ -19,7 +19,7 @@ from kroton_pipeline.notifications.alerts import (
 )
 from kroton_pipeline.notifications.reporter import RunReporter
 from kroton_pipeline.notifications.run_facts import RunFacts
-from kroton_pipeline.notifications.thresholds import AlertThresholds, alert_thresholds
+from kroton_pipeline.settings import AlertThresholds, alert_thresholds
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
 THRESHOLDS = AlertThresholds(rate_limit_wait_seconds=60, retry_share=0.2, retry_min_requests=20)

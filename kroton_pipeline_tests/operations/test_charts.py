@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 from PIL import Image
 
-from kroton_pipeline.defs.common.metadata import markdown_table, md_escape
 from kroton_pipeline.reporting.charts import (
     STATUS_COLORS,
     compact_chart,
@@ -25,6 +24,7 @@ from kroton_pipeline.reporting.markdown import (
     chart_section,
     conversion_section,
 )
+from kroton_pipeline.reporting.markdown_table import markdown_table, md_escape
 
 
 def _image(png: bytes) -> Image.Image:

@@ -3,8 +3,8 @@
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -18,10 +18,9 @@ from kroton_pipeline.sandbox import SandboxServer
 SECRETS = ("sandbox-secret", "sandbox-password", "sandbox-api-key", "sandbox-subscription")
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0, seed=7, rate_limit=1000, rate_window=1) as server:
-        yield server
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    return {"rate_limit": 1000, "rate_window": 1}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +57,7 @@ def _run(capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
 def test_every_check_passes_on_the_sandbox(environment, capsys) -> None:
     code, lines = _run(capsys)
     assert code == 0
-    assert [line.split()[1] for line in lines[:-1]] == list(health.CHECKS)
+    assert [line.split()[1] for line in lines[:-1]] == list(health.HEALTH_CHECK_NAMES)
     assert all(line.startswith("ok") for line in lines[:-1])
     assert lines[-1] == "6/6 checks passed"
 
@@ -119,7 +118,7 @@ def test_the_health_check_job_records_each_check(environment) -> None:
     result = _health_job(environment).execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == dict.fromkeys(health.CHECKS, True)
+    assert checks == dict.fromkeys(health.HEALTH_CHECK_NAMES, True)
 
 
 def test_the_health_check_job_fails_on_a_bad_credential(environment, monkeypatch) -> None:

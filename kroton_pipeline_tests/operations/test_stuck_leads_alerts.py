@@ -11,8 +11,7 @@ from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.defs.registrations.stuck_check import stuck_leads_check
 from kroton_pipeline.notifications.reporter import RunReporter
 from kroton_pipeline.notifications.run_facts import RunFacts
-from kroton_pipeline.notifications.thresholds import AlertThresholds
-from kroton_pipeline.settings import StuckThresholds
+from kroton_pipeline.settings import AlertThresholds, StuckThresholds
 from kroton_pipeline.timeutil import utcnow
 from kroton_pipeline_tests.db.factories import create_subscriptions
 

@@ -31,6 +31,7 @@ from kroton_pipeline.db.models import LeadRejection, StatusHistory, Subscription
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
+from kroton_pipeline.settings import API_DIALECTS
 from kroton_pipeline.timeutil import today_in_sao_paulo
 
 SEED = 7
@@ -171,28 +172,14 @@ class Pipeline:
         return held
 
 
-@pytest.fixture
-def dialect() -> str:
-    """The wire format the sandbox speaks and the pipeline is configured for (``source``;
-    a test runs on both with ``@pytest.mark.parametrize("dialect", DIALECTS)``)."""
-    return "source"
-
-
-DIALECTS = ("source", "v5")
+# A test runs on both with ``@pytest.mark.parametrize("dialect", DIALECTS)``.
+DIALECTS = API_DIALECTS
 
 
 @pytest.fixture
-def sandbox(dialect: str) -> Iterator[SandboxServer]:
-    """The Kroton simulator on a free port with a budget tests never wait on."""
-    with SandboxServer(
-        port=0,
-        seed=SEED,
-        rate_limit=RATE_LIMIT,
-        rate_window=RATE_WINDOW,
-        timeout_seconds=0.5,
-        dialect=dialect,
-    ) as server:
-        yield server
+def sandbox_options() -> dict[str, Any]:
+    """The sandbox with a budget tests never wait on, holding timed-out answers 0.5 s."""
+    return {"rate_limit": RATE_LIMIT, "rate_window": RATE_WINDOW, "timeout_seconds": 0.5}
 
 
 @pytest.fixture

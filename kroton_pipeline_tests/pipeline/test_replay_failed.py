@@ -11,7 +11,7 @@ from kroton_pipeline.db.models import CourseOption, StatusHistory, Subscription
 from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.replays.jobs import replay_register_failed_job
-from kroton_pipeline.steps.erasure import erased_cpf
+from kroton_pipeline.domain.erased import erased_cpf
 from kroton_pipeline.timeutil import utcnow
 from kroton_pipeline_tests.db.factories import create_subscriptions
 

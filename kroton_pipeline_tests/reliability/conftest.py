@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.sandbox import SandboxServer
+from kroton_pipeline.settings import API_DIALECTS
 from kroton_pipeline_tests.reliability.pipeline_state import PreparedLeads, prepare_leads
 
 
@@ -20,30 +22,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(params=["source", "v5"])
+@pytest.fixture(params=API_DIALECTS)
 def dialect(request: pytest.FixtureRequest) -> str:
     """Every reliability rule holds in both of Kroton's dialects."""
     return str(request.param)
 
 
 @pytest.fixture
-def sandbox(dialect: str) -> Iterator[SandboxServer]:
-    """A sandbox on a fixed free port (so it can be stopped and started again on it), in
-    ``dialect``.
+def sandbox_options() -> dict[str, Any]:
+    """The sandbox on a fixed free port (so it can be stopped and started again on it).
 
     Rate limits are out of the way unless a test sets them; answers for a timed-out request
     are held 1 s, so timeouts cost little.
     """
-    server = SandboxServer(
-        port=free_port(),
-        seed=7,
-        rate_limit=100_000,
-        rate_window=1.0,
-        timeout_seconds=1.0,
-        dialect=dialect,
-    )
-    with server:
-        yield server
+    return {"port": free_port(), "rate_limit": 100_000, "rate_window": 1.0, "timeout_seconds": 1.0}
 
 
 @pytest.fixture

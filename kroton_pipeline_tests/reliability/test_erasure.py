@@ -21,13 +21,14 @@ from kroton_pipeline.db.models import Base, LeadRejection, StatusHistory, Subscr
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.privacy.jobs import erase_personal_data
 from kroton_pipeline.domain.cpf import format_cpf
+from kroton_pipeline.domain.erased import erased_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
 from kroton_pipeline.settings import erasure_keys
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups, due_leads
-from kroton_pipeline.steps.erasure import PersonNotFound, erase_person, erased_cpf, find_person
+from kroton_pipeline.steps.erasure import PersonNotFound, erase_person, find_person
 from kroton_pipeline.steps.import_leads import import_export
 from kroton_pipeline.steps.register_leads import register_leads
 from kroton_pipeline_tests.reliability.pipeline_state import (

@@ -71,7 +71,7 @@ def slack_messages(chain: ChainRuns, database_url: str) -> str:
     from kroton_pipeline.db.engine import make_engine
     from kroton_pipeline.notifications.reporter import RunReporter
     from kroton_pipeline.notifications.run_facts import run_facts
-    from kroton_pipeline.notifications.thresholds import alert_thresholds
+    from kroton_pipeline.settings import alert_thresholds
 
     engine = make_engine(database_url)
     reporter = RunReporter(engine, alert_thresholds({}), "http://localhost:3000")

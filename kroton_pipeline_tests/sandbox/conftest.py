@@ -12,6 +12,7 @@ from kroton_pipeline.sandbox import SandboxServer, preseeded_kind
 from kroton_pipeline.sandbox import lifecycle as lc
 from kroton_pipeline.sandbox.catalog import Catalog
 from kroton_pipeline.sandbox.clock import SandboxClock
+from kroton_pipeline_tests.cpfs import make_cpf
 
 SEED = 7
 SUBSCRIPTION = {"Ocp-Apim-Subscription-Key": "sandbox-subscription"}
@@ -27,15 +28,6 @@ REGISTER_PATH = "/ms/inscricao/v4/captacao/inscricao"
 CQRS_PATH = "/ms/inscricaocqrs/captacao/v5/inscricao/cpf/{}"
 MATRICULA_PATH = "/ms/matricula/captacao/v1/ms/matricula/candidato/cpf/{}"
 STATUS_PATH = "/ms/inscricao/v4/captacao/inscricao/{}/sistema/{}"
-
-
-def make_cpf(base: int) -> str:
-    """A valid CPF (digits only) built from a 9-digit base."""
-    digits = f"{base:09d}"
-    for size in (9, 10):
-        total = sum(int(d) * (size + 1 - i) for i, d in enumerate(digits))
-        digits += str((total * 10) % 11 % 10)
-    return digits
 
 
 def find_cpf(predicate: Callable[[lc.Inscription], bool], start: int = 123_456_000) -> str:
@@ -89,13 +81,6 @@ def registration(cpf: str, offers: list[dict[str, Any]] | None = None) -> dict[s
             "ofertas": {"primeiraOpcao": {"id": first["id"]}, "segundaOpcao": {"id": second["id"]}},
         },
     }
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """A started sandbox on a free port."""
-    with SandboxServer(port=0, seed=SEED) as server:
-        yield server
 
 
 def kroton_token(server: SandboxServer) -> str:

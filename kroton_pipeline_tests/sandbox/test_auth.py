@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from kroton_pipeline.sandbox import SandboxServer
+from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.sandbox.conftest import (
     CQRS_PATH,
     MATRICULA_PATH,
@@ -13,7 +14,6 @@ from kroton_pipeline_tests.sandbox.conftest import (
     SUBSCRIPTION,
     TOKEN_FORM,
     kroton_token,
-    make_cpf,
 )
 
 pytestmark = pytest.mark.integration

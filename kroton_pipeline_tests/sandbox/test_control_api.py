@@ -6,12 +6,12 @@ import httpx
 import pytest
 
 from kroton_pipeline.sandbox import SandboxServer
+from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.sandbox.conftest import (
     CQRS_PATH,
     SUBSCRIPTION,
     TOKEN_FORM,
     find_cpf,
-    make_cpf,
 )
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,11 @@ import pytest
 
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.faults import FaultInjector
+from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.sandbox.conftest import (
     CQRS_PATH,
     REGISTER_PATH,
     find_cpf,
-    make_cpf,
     registration,
 )
 

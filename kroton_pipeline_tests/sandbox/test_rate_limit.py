@@ -7,13 +7,13 @@ import pytest
 
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.rate_limit import SlidingWindowLimiter
+from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.sandbox.conftest import (
     CATALOG_AUTH,
     CQRS_PATH,
     SEARCH_PATH,
     SUBSCRIPTION,
     TOKEN_FORM,
-    make_cpf,
 )
 
 CPF = make_cpf(222_333_444)

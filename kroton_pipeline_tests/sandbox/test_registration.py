@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from kroton_pipeline.sandbox import SandboxServer, preseeded_kind
 from kroton_pipeline.sandbox import lifecycle as lc
 from kroton_pipeline.sandbox.catalog import Catalog
+from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.sandbox.conftest import (
     CQRS_PATH,
     MATRICULA_PATH,
@@ -17,7 +18,6 @@ from kroton_pipeline_tests.sandbox.conftest import (
     SEED,
     STATUS_PATH,
     find_cpf,
-    make_cpf,
     registration,
 )
 
@@ -26,10 +26,9 @@ TIMING = lc.Timing()
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """A sandbox whose tokens outlive the days these tests jump over."""
-    with SandboxServer(port=0, seed=SEED, token_ttl=365 * lc.DAY) as server:
-        yield server
+def sandbox_options() -> dict[str, Any]:
+    """Tokens that outlive the days these tests jump over."""
+    return {"token_ttl": 365 * lc.DAY}
 
 
 def immediate(ins: lc.Inscription) -> bool:

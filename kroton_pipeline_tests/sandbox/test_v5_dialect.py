@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -26,9 +27,14 @@ V5_BY_ID_PATH = "/ms/inscricaocqrs/captacao/v5/inscricao/{}"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0, seed=SEED, token_ttl=365 * lc.DAY, dialect="v5") as server:
-        yield server
+def dialect() -> str:
+    return "v5"
+
+
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    """Tokens that outlive the days these tests jump over."""
+    return {"token_ttl": 365 * lc.DAY}
 
 
 @pytest.fixture

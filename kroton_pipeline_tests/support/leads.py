@@ -24,6 +24,7 @@ from kroton_pipeline.db.models import (
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, record_created
 from kroton_pipeline.domain.cpf import format_cpf
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.db.factories import subscription_row
 
 IMPORT_DATE = date(2026, 11, 28)
@@ -33,11 +34,7 @@ STEP = timedelta(minutes=5)
 
 def valid_cpf(n: int) -> str:
     """A CPF with correct check digits made from ``n`` (not anyone's, as far as we know)."""
-    base = [int(c) for c in f"{(n * 7919 + 123456789) % 10**9:09d}"]
-    for length in (9, 10):
-        total = sum(d * w for d, w in zip(base, range(length + 1, 1, -1), strict=True))
-        base.append(total * 10 % 11 % 10)
-    return "".join(map(str, base))
+    return make_cpf((n * 7919 + 123456789) % 10**9)
 
 
 def personal_values(lead: dict[str, Any]) -> list[str]:

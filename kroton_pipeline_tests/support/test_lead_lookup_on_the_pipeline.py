@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0, seed=7, rate_limit=100_000, rate_window=1.0) as server:
-        yield server
+def sandbox_options() -> dict[str, Any]:
+    return {"rate_limit": 100_000, "rate_window": 1.0}
 
 
 def personal_texts(row: dict[str, Any]) -> list[str]:

@@ -7,44 +7,16 @@ client's internal counters.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine, func, select
 
-from kroton_pipeline.db.models import Subscription
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.clients.counters import API_FIGURES
+from kroton_pipeline.reporting.markdown_table import markdown_table
 
-# Characters Markdown would read as formatting (a masked CPF ``***.914.586-**`` would turn
-# bold and lose its asterisks) or as a table border.
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-
-
-def md_escape(value: object) -> str:
-    """``value`` as Markdown that renders literally (in a table cell too)."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(value)).replace("\n", " ")
-
-
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A Markdown table; cells are escaped, so masked values and reasons show as they are."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def status_counts(engine: Engine, dates: Sequence[date] | None = None) -> dict[str, int]:
-    """Subscriptions per status for these import dates, or all (zeros included)."""
-    query = select(Subscription.status, func.count()).group_by(Subscription.status)
-    if dates is not None:
-        query = query.where(Subscription.import_date.in_(list(dates)))
-    with engine.connect() as conn:
-        found = {str(status): int(count) for status, count in conn.execute(query)}
-    return {status.value: found.get(status.value, 0) for status in Status} | {
-        key: value for key, value in found.items() if key not in Status.__members__.values()
-    }
+# The import asset still reads the status counts from here.
+from kroton_pipeline.reporting.status_counts import status_counts as status_counts
 
 
 def status_metadata(counts: Mapping[str, int]) -> dict[str, Any]:
@@ -77,17 +49,6 @@ def numbers(values: Mapping[str, int | float]) -> dict[str, dg.MetadataValue]:
         else dg.MetadataValue.float(round(value, 3))
         for key, value in values.items()
     }
-
-
-# Client counters (clients/counters.ClientCounters.as_metadata) -> the metadata key suffix.
-API_FIGURES = {
-    "requests_total": "requests",
-    "retries": "retries",
-    "rate_limited": "rate_limited_429",
-    "budget_waits": "budget_waits",
-    "budget_wait_seconds": "budget_wait_seconds",
-    "retry_after_wait_seconds": "retry_after_wait_seconds",
-}
 
 
 def api_counters(counters: Mapping[str, int | float]) -> dict[str, float]:

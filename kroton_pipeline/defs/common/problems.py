@@ -14,9 +14,10 @@ import dagster as dg
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from kroton_pipeline.db.models import StatusHistory, Subscription
-from kroton_pipeline.defs.common.metadata import counts_table, markdown_table
+from kroton_pipeline.defs.common.metadata import counts_table
 from kroton_pipeline.domain.masking import mask_cpf
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.reporting.markdown_table import markdown_table
 
 # Statuses that end a lead without a registration, or leave it waiting for an operator.
 PROBLEM_STATUSES = (

@@ -7,7 +7,6 @@ load while one is missing (``load_settings`` names each missing variable).
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from functools import cached_property
 from typing import Any
@@ -138,7 +137,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
     # A production URL carries the database password: keep it out of the UI's run config.
     database_url = (
         dg.EnvVar("KROTON_DATABASE_URL")
-        if not settings.is_sandbox and os.environ.get("KROTON_DATABASE_URL")
+        if not settings.is_sandbox and settings.database_url_from_environment
         else settings.database_url
     )
     # Captação draws from Kroton's budget (SPEC §3: "same budget unless configured").
@@ -158,9 +157,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
     # A landing URL may carry credentials (sftp://user:pass@host/...): then it, too, reaches
     # Dagster only through EnvVar.
     landing_url = (
-        dg.EnvVar("KROTON_LANDING_URL")
-        if settings.landing_url_has_secret and os.environ.get("KROTON_LANDING_URL")
-        else settings.landing_url
+        dg.EnvVar("KROTON_LANDING_URL") if settings.landing_url_has_secret else settings.landing_url
     )
     return {
         "database": DatabaseResource(

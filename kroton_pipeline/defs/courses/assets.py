@@ -13,7 +13,6 @@ from kroton_pipeline.defs.common.metadata import (
     api_metadata,
     counts_table,
     numbers,
-    status_counts,
     status_metadata,
 )
 from kroton_pipeline.defs.common.partitions import (
@@ -26,6 +25,7 @@ from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.steps.match_courses import SearchOncePerRun, match_courses
 from kroton_pipeline.timeutil import today_in_sao_paulo
 

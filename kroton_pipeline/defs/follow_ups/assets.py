@@ -11,7 +11,6 @@ from kroton_pipeline.defs.common.metadata import (
     api_metadata,
     counts_table,
     numbers,
-    status_counts,
     status_metadata,
 )
 from kroton_pipeline.defs.common.partitions import (
@@ -30,6 +29,7 @@ from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResourc
 from kroton_pipeline.defs.common.stages import FOLLOW_UP
 from kroton_pipeline.domain.budget_plan import BudgetPlan
 from kroton_pipeline.domain.tracking import tracking_rules
+from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.steps.budget_demand import registration_demand
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
 

@@ -9,7 +9,6 @@ from kroton_pipeline.data.names import load_names, names_loaded
 from kroton_pipeline.defs.common.metadata import (
     counts_table,
     numbers,
-    status_counts,
     status_metadata,
 )
 from kroton_pipeline.defs.common.partitions import (
@@ -20,6 +19,7 @@ from kroton_pipeline.defs.common.partitions import (
 from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.common.stages import LEAD_INTAKE
+from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.steps.fill_genders import fill_genders
 from kroton_pipeline.timeutil import utcnow
 

@@ -9,11 +9,11 @@ every tick is skipped and nothing is sent or recorded.
 import dagster as dg
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
-from kroton_pipeline.notifications.messages import run_started_message
+from kroton_pipeline.notifications.messages import run_started_message, run_url
 from kroton_pipeline.notifications.reporter import RunReporter
 from kroton_pipeline.notifications.run_facts import run_facts
 from kroton_pipeline.notifications.slack import KrotonSlackResource
-from kroton_pipeline.notifications.thresholds import alert_thresholds, run_url
+from kroton_pipeline.settings import alert_thresholds
 
 SLACK_OFF = "Slack is off: set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN and SLACK_CHANNEL"
 

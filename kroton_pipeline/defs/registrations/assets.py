@@ -12,7 +12,6 @@ from kroton_pipeline.defs.common.metadata import (
     api_metadata,
     counts_table,
     numbers,
-    status_counts,
     status_metadata,
 )
 from kroton_pipeline.defs.common.partitions import (
@@ -30,6 +29,7 @@ from kroton_pipeline.defs.registrations.success_rate import success_rate_check
 from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
 from kroton_pipeline.domain.masking import mask_payload
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.settings import load_settings
 from kroton_pipeline.steps.budget_demand import waiting_to_be_sent
 from kroton_pipeline.steps.register_leads import RegistrationResult, register_leads

@@ -4,8 +4,8 @@ import time
 
 import dagster as dg
 
-from kroton_pipeline.defs.common.metadata import markdown_table
 from kroton_pipeline.domain.budget_plan import BudgetPlan
+from kroton_pipeline.reporting.markdown_table import markdown_table
 
 REQUESTS_KEY = "kroton/requests"
 # Which part of the plan each asset's Kroton requests belong to.
