@@ -1,4 +1,4 @@
-"""Typed settings read from the environment (SPEC §9).
+"""Typed settings read from the environment.
 
 One switch, ``KROTON_ENV``, picks the environment. ``sandbox`` (the default) points every
 external system at the local Kroton simulator with its documented credentials, so a fresh

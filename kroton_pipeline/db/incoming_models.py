@@ -34,7 +34,7 @@ class IncomingLead(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     import_date: Mapped[date] = mapped_column(Date, index=True)
-    # The export columns (SPEC §9), all nullable text: the import validates them like a file's.
+    # The export columns, all nullable text: the import validates them like a file's.
     cpf: Mapped[str | None] = mapped_column(Text)
     user_name: Mapped[str | None] = mapped_column(Text)
     gender: Mapped[str | None] = mapped_column(Text)

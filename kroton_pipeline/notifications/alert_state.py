@@ -1,4 +1,4 @@
-"""Each alert is sent once when it starts and once when it clears (SPEC §7).
+"""Each alert is sent once when it starts and once when it clears.
 
 The state of every alert lives in the ``alert_states`` table of the project database, so
 every sensor, process and daemon restart agrees on it. :func:`record_alert` reads and

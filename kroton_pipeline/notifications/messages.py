@@ -1,4 +1,4 @@
-"""Slack messages: job start/end with counts per status, failures, alerts (SPEC §7).
+"""Slack messages: job start/end with counts per status, failures, alerts.
 
 Builders are pure: they take figures, names and ids, never a lead, and every text goes
 through :func:`~kroton_pipeline.domain.masking.scrub` once more on the way out, so a CPF,

@@ -1,4 +1,4 @@
-"""Resources, and the one place that picks them for KROTON_ENV (SPEC §3, §9).
+"""Resources, and the one place that picks them for KROTON_ENV.
 
 The sandbox gets its documented credentials as plain values; staging and production read
 every secret through ``EnvVar``, so values never appear in run configuration, and refuse to
@@ -62,7 +62,7 @@ class LandingResource(dg.ConfigurableResource):
 
 
 class RulesResource(dg.ConfigurableResource):
-    """Business values the source document hard-codes (SPEC §3: all configuration).
+    """Business values the source document hard-codes: all of them are settings.
 
     The same fields as :class:`~kroton_pipeline.settings.BusinessRules` (which reads them
     from the environment); Dagster needs them declared to show and check them as config.
@@ -140,7 +140,7 @@ def resources_for_environment(settings: Settings | None = None) -> dict[str, Any
         if not settings.is_sandbox and settings.database_url_from_environment
         else settings.database_url
     )
-    # Captação draws from Kroton's budget (SPEC §3: "same budget unless configured").
+    # Captação draws from Kroton's budget (one budget unless configured otherwise).
     captacao = CaptacaoResource(
         base_url=settings.captacao_base_url,
         email=_secret(settings, "API_KROTON_EMAIL", settings.captacao_email),
