@@ -5,8 +5,10 @@ splits the rows into ``valid`` (ready to upsert as subscriptions) and ``rejected
 ``lead_rejections``). Every row lands in exactly one of the two. The work is done on whole
 columns (pandas string kernels, numpy arithmetic), so 100,000 rows take well under a second.
 
-When a row has several problems the first one in this order is reported: CPF, name, birth
-date, e-mail, phone, course fields (in the order of ``RejectionReason``). An incomplete
+When a row has several problems the first one in this order is reported: wrong number of
+fields, CPF, name, birth date, e-mail, phone, course fields, then a value the database
+column cannot hold (in the order of ``RejectionReason``; the limits are read from the
+models by ``db.limits``). An incomplete
 address is never a rejection: the whole address is replaced by the configured default and
 flagged. Among the rows that pass, a CPF seen again later in the file is rejected as
 ``duplicate_cpf_in_file``; the first (lowest ``row_number``) is kept.
@@ -20,6 +22,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kroton_pipeline.db.limits import SUBSCRIPTION_LIMITS
 from kroton_pipeline.domain import lead_fields as fields
 from kroton_pipeline.domain.cpf import cpf_check_column, cpf_digits_column
 from kroton_pipeline.domain.emails import email_valid_column
@@ -27,6 +30,7 @@ from kroton_pipeline.domain.gender import first_name_keys, normalise_genders
 from kroton_pipeline.domain.kroton_answers import KROTON_SYSTEMS
 from kroton_pipeline.domain.phones import VALID_DDDS, phone_valid_column, split_phone_columns
 from kroton_pipeline.domain.rejections import AddressIssue, RejectionReason
+from kroton_pipeline.export_reading import ROW_PROBLEM
 from kroton_pipeline.settings import BusinessRules
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -110,7 +114,9 @@ def normalise_leads(
     """Normalise and validate an export read with every column as text.
 
     ``raw`` has the export columns (extra ones are ignored) and an int ``row_number``
-    (1-based data row; numbered from 1 in file order when absent).
+    (1-based data row; numbered from 1 in file order when absent). A row whose
+    ``_row_problem`` column (see ``export_reading``) holds a text is rejected as
+    ``wrong_field_count`` with that text as detail.
     """
     check_columns(raw)
     frame = raw.reset_index(drop=True)
@@ -121,6 +127,9 @@ def normalise_leads(
     col = {name: fields.text_column(frame[name]) for name in _FREE_TEXT_COLUMNS}
     col |= {name: fields.code_column(frame[name]) for name in _CODE_COLUMNS}
     checks: list[tuple[np.ndarray, RejectionReason, str]] = []
+    problem = frame[ROW_PROBLEM] if ROW_PROBLEM in frame.columns else None
+    if problem is not None:
+        checks.append((problem.notna().to_numpy(), R.WRONG_FIELD_COUNT, "wrong number of fields"))
 
     cpf = cpf_digits_column(frame["cpf"])
     repeated, check_ok = cpf_check_column(cpf)
@@ -184,15 +193,8 @@ def normalise_leads(
          "system is not one of Kroton's (COLABORAR, OLIMPO, SAP, ATHENAS)"),
     ]  # fmt: skip
 
-    conditions = [mask for mask, _, _ in checks]
-    # Object arrays: a fixed-width numpy string would truncate the details written later.
-    reason = np.select(conditions, [str(r) for _, r, _ in checks], default="").astype(object)
-    detail = np.select(conditions, [d for _, _, d in checks], default="").astype(object)
-    _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail)
-    keep = reason == ""
-
     address = _addresses(col, default_address)
-    valid = pd.DataFrame(
+    candidates = pd.DataFrame(
         {
             "row_number": row_number,
             "cpf": cpf,
@@ -215,9 +217,34 @@ def normalise_leads(
         },
         columns=list(VALID_COLUMNS),
     )
-    valid = _sorted(valid[keep])
+    checks += _limit_checks(candidates)
+
+    conditions = [mask for mask, _, _ in checks]
+    # Object arrays: a fixed-width numpy string would truncate the details written later.
+    reason = np.select(conditions, [str(r) for _, r, _ in checks], default="").astype(object)
+    detail = np.select(conditions, [d for _, _, d in checks], default="").astype(object)
+    if problem is not None:
+        has_problem = problem.notna().to_numpy()
+        detail[has_problem] = problem[has_problem].to_numpy(dtype=object)
+    _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail)
+    keep = reason == ""
+
+    valid = _sorted(candidates[keep])
     rejected = _rejections(frame, cpf, row_number, reason, detail)
     return NormalisedLeads(valid=valid, rejected=rejected)
+
+
+def _limit_checks(candidates: pd.DataFrame) -> list[tuple[np.ndarray, RejectionReason, str]]:
+    """A check per column whose database limit some value would exceed."""
+    checks = []
+    for column, limit in SUBSCRIPTION_LIMITS.items():
+        if column not in candidates.columns or column == "row_number":
+            continue
+        over = limit.violations(candidates[column])
+        if over.any():
+            reason = R.VALUE_TOO_LONG if limit.max_length is not None else R.VALUE_OUT_OF_RANGE
+            checks.append((over, reason, limit.detail()))
+    return checks
 
 
 def _reject_duplicates(
@@ -273,7 +300,7 @@ def _rejections(
     detail: np.ndarray,
 ) -> pd.DataFrame:
     rejected = reason != ""
-    export_columns = [str(c) for c in frame.columns if c != "row_number"]
+    export_columns = [str(c) for c in frame.columns if c not in ("row_number", ROW_PROBLEM)]
     cells = []
     for name in export_columns:
         values = frame.loc[rejected, name].astype(object)

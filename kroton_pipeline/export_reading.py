@@ -1,0 +1,299 @@
+"""Reading one export file (CSV or Parquet) into a frame of text cells, row by row.
+
+The reader never guesses silently: every row it returns carries the file's own characters,
+and what cannot be read exactly is refused (:class:`ExportUnreadable`) or marked per row.
+
+- **Encoding**, decided per file: UTF-8 (with or without BOM), else cp1252. A file mixing
+  the two, or text already garbled by a wrong decoding upstream (``JoÃ£o``, C1 control
+  characters), is refused, naming the first bad row and column (never the value).
+- **Fields**: a row with more or fewer fields than the header is kept with its 1-based data
+  row number and a :data:`ROW_PROBLEM` text, so the import rejects that row alone. Trailing
+  empty fields (Excel's ``,,,``) are not a problem. Blank lines are not data rows.
+- **Cells**: zero-width characters are removed; ``NULL``, ``null``, ``NaN``, ``None`` and
+  ``\\N`` cells are empty.
+- **Header**: names are stripped, lower-cased and spaces become ``_``; two columns with the
+  same name are refused.
+- **Types**: Parquet columns become the text a CSV export would hold (whole numbers without
+  ``.0``, decimals as written, dates ISO, timezone-aware timestamps as their São Paulo date).
+  Numeric damage in CSV or Parquet (``.0`` suffixes, scientific notation, lost leading
+  zeros of CPF and CEP, Excel date serials) is repaired in columns that are wholly numeric.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Column of the frame holding, for a row with the wrong number of fields, what is wrong.
+ROW_PROBLEM = "_row_problem"
+BOM = b"\xef\xbb\xbf"
+SAO_PAULO = "America/Sao_Paulo"
+# Whole cells that mean "no value" in Databricks, pandas, SQL and Excel exports.
+NULL_TOKENS: frozenset[str] = frozenset({"NULL", "null", "Null", "NaN", "nan", "None", "\\N"})
+_DELIMITERS = ",;\t|"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_CHARACTER = f"[{_INVISIBLE}]"
+# A complete multi-byte UTF-8 sequence: evidence that a file that is not all UTF-8 mixes.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+# What a UTF-8 byte 0x80-0xBF becomes when decoded as Latin-1 or cp1252.
+_CONTINUATIONS = "".join(
+    sorted(
+        {chr(b) for b in range(0x80, 0xC0)}
+        | {bytes([b]).decode("cp1252", "ignore") for b in range(0x80, 0xC0)} - {""}
+    )
+)
+_MOJIBAKE = re.compile(f"[\u00c2\u00c3][{re.escape(_CONTINUATIONS)}]|\u00e2\u20ac|[\u0080-\u009f]")
+_NUMBER_DAMAGE = r"[0-9]+\.0+|[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}"
+# Excel's day 0 (its 1900 leap-year bug included); 5-digit serials are 1927-2173.
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DIGIT_WIDTHS = {"cpf": 11, "cep": 8}
+_NUMERIC_TEXT_COLUMNS = ("cpf", "cep", "area_code", "phone_number")
+
+
+class ExportUnreadable(ValueError):
+    """The export cannot be read exactly; the message names the file, rows and columns only."""
+
+
+def read_export_bytes(content: bytes, fmt: str, name: str = "export") -> pd.DataFrame:
+    """The export as a frame of text cells (``""`` when empty) with ``row_number``.
+
+    ``row_number`` is the 1-based data row (header and blank lines not counted).
+    :data:`ROW_PROBLEM` is present (``None`` on sound rows) when a row has the wrong number
+    of fields. Raises :class:`ExportUnreadable` for a file that cannot be read exactly.
+    """
+    if fmt == "parquet":
+        frame, typed = _read_parquet(content, name)
+    else:
+        frame, typed = _read_csv(content, name), set()
+    frame = repair_cells(frame, typed)
+    frame["row_number"] = range(1, len(frame) + 1)
+    return frame
+
+
+def header_names(names: list[str], name: str) -> list[str]:
+    """Normalised column names; raises :class:`ExportUnreadable` on duplicates."""
+    normalised = []
+    for position, raw in enumerate(names, start=1):
+        visible = re.sub(_INVISIBLE_CHARACTER, "", str(raw)).strip().lower()
+        normalised.append(re.sub(r"[\s\-]+", "_", visible) or f"column_{position}")
+    repeated = sorted(n for n, count in Counter(normalised).items() if count > 1)
+    if repeated:
+        raise ExportUnreadable(f"{name} has duplicate column names: {', '.join(repeated)}")
+    return normalised
+
+
+def decode_export(content: bytes, name: str) -> str:
+    """The file's text: UTF-8 (BOM allowed) or cp1252, refused when mixed or garbled."""
+    has_bom = content.startswith(BOM)
+    body = content[len(BOM) :] if has_bom else content
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if has_bom or _UTF8_SEQUENCE.search(body):
+            text = body.decode("utf-8", "surrogateescape")
+            row, column = _locate(text, error.start)
+            raise ExportUnreadable(
+                f"{name} mixes encodings: row {row} (column {column}) is not UTF-8 like the "
+                "rest of the file; export it again as UTF-8"
+            ) from None
+        try:
+            text = body.decode("cp1252")
+        except UnicodeDecodeError as cp_error:
+            text = body.decode("cp1252", "replace")
+            row, column = _locate(text, cp_error.start)
+            raise ExportUnreadable(
+                f"{name} is neither UTF-8 nor cp1252: row {row} (column {column}); "
+                "export it again as UTF-8"
+            ) from None
+    garbled = _MOJIBAKE.search(text)
+    if garbled:
+        row, column = _locate(text, garbled.start())
+        raise ExportUnreadable(
+            f"{name} holds garbled text (decoded with the wrong encoding before export) at "
+            f"row {row} (column {column}); fix the export's encoding"
+        )
+    return text
+
+
+def _delimiter(text: str) -> str:
+    header = text.lstrip("\r\n").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _records(text: str) -> csv.Reader:
+    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+
+
+def _blank(fields: list[str]) -> bool:
+    return not fields or (len(fields) == 1 and not fields[0].strip())
+
+
+def _locate(text: str, index: int) -> tuple[int | str, str]:
+    """(data row number, column name) of the character at ``index``, for error messages."""
+    line = text.count("\n", 0, index) + 1
+    header: list[str] = []
+    data_row = 0
+    reader = _records(text)
+    for fields in reader:
+        if _blank(fields):
+            continue
+        if not header:
+            header = fields
+            if reader.line_num >= line:
+                return "header", "-"
+            continue
+        data_row += 1
+        if reader.line_num >= line:
+            column = "-"
+            for position, value in enumerate(fields):
+                if text[index] in value:
+                    column = header[position] if position < len(header) else f"field {position + 1}"
+                    break
+            return data_row, column.strip()
+    return data_row, "-"
+
+
+def _read_csv(content: bytes, name: str) -> pd.DataFrame:
+    text = decode_export(content, name)
+    if not text.strip():
+        raise ExportUnreadable(f"{name} is empty (no header row)")
+    try:
+        records = [fields for fields in _records(text) if not _blank(fields)]
+    except csv.Error as exc:
+        raise ExportUnreadable(f"{name} is not a readable CSV file ({exc})") from exc
+    raw_header = records[0]
+    while raw_header and not raw_header[-1].strip():
+        raw_header = raw_header[:-1]
+    header = header_names(raw_header, name)
+    width = len(header)
+    rows: list[list[str]] = []
+    problems: list[str | None] = []
+    for fields in records[1:]:
+        count = len(fields)
+        if count > width and not "".join(fields[width:]).strip():
+            count = width
+        if count == width:
+            rows.append(fields[:width])
+            problems.append(None)
+        else:
+            rows.append((fields + [""] * width)[:width])
+            problems.append(f"row has {count} fields, the header has {width}")
+    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    frame = pd.DataFrame(
+        {
+            column: pd.array(values, dtype="str")
+            for column, values in zip(header, columns, strict=True)
+        }
+    )
+    if any(problems):
+        frame[ROW_PROBLEM] = pd.Series(problems, dtype=object)
+    return frame
+
+
+def _read_parquet(content: bytes, name: str) -> tuple[pd.DataFrame, set[str]]:
+    """The frame and the names of its columns stored as numbers."""
+    try:
+        table = pq.read_table(io.BytesIO(content))
+    except Exception as exc:  # pyarrow raises several unrelated types
+        raise ExportUnreadable(f"{name} is not a readable Parquet file") from exc
+    header = header_names(table.column_names, name)
+    frame = pd.DataFrame(
+        {column: _parquet_text(table.column(i)) for i, column in enumerate(header)}
+    )
+    typed = {
+        column
+        for column, kind in zip(header, table.schema.types, strict=True)
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    }
+    return frame, typed
+
+
+def _parquet_text(column: pa.ChunkedArray) -> pd.Series:
+    """One Parquet column as the text a CSV export would hold ("" where null)."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        values = column.to_pandas()
+        if kind.tz is not None:
+            values = values.dt.tz_convert(SAO_PAULO)
+        text = values.dt.strftime("%Y-%m-%d")
+    elif pa.types.is_date(kind):
+        text = column.cast(pa.string()).to_pandas()
+    elif pa.types.is_floating(kind):
+        values = column.to_pandas()
+        present = values.dropna()
+        if len(present) and (present == present.round()).all() and present.abs().max() < 1e15:
+            text = values.astype("Int64").astype("str")
+        else:
+            text = column.cast(pa.string()).to_pandas()
+    elif pa.types.is_integer(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind):
+        text = column.cast(pa.string()).to_pandas()
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = column.to_pandas()
+    else:
+        text = column.to_pandas().astype(object).map(str, na_action="ignore")
+    return text.astype("str").fillna("")
+
+
+def repair_cells(frame: pd.DataFrame, typed: set[str]) -> pd.DataFrame:
+    """``NULL``-like cells emptied; numeric damage of code columns and birthdays undone.
+
+    Lost leading zeros are padded back only where the column was a number: stored as one
+    (``typed``, from Parquet) or showing it (a ``.0`` suffix or an exponent in some cell). A
+    short CPF in a text column may as well be truncated, so it stays short (and rejected).
+    """
+    for column in frame.columns:
+        if column == ROW_PROBLEM:
+            continue
+        values = frame[column].astype("str").fillna("")
+        if values.str.contains(_INVISIBLE_CHARACTER).any():
+            values = values.str.replace(_INVISIBLE_CHARACTER, "", regex=True)
+        frame[column] = values.mask(values.isin(NULL_TOKENS), "")
+    for column in _NUMERIC_TEXT_COLUMNS:
+        if column in frame.columns:
+            frame[column] = _undamaged_digits(
+                frame[column], _DIGIT_WIDTHS.get(column), column in typed
+            )
+    if "birthday" in frame.columns:
+        frame["birthday"] = _excel_serials(frame["birthday"])
+    return frame
+
+
+def _undamaged_digits(values: pd.Series, width: int | None, typed: bool) -> pd.Series:
+    """A wholly numeric column back to digit strings: no ``.0``, no exponent, zeros padded."""
+    text = values.str.strip()
+    present = text != ""
+    numeric = text.str.fullmatch(f"[0-9]+|{_NUMBER_DAMAGE}").fillna(False)
+    if not present.any() or not numeric[present].all():
+        return values
+    damaged = text.str.fullmatch(_NUMBER_DAMAGE).fillna(False)
+    if damaged.any():
+        text = text.mask(damaged, text[damaged].map(_whole_number))
+    if width is not None and (typed or damaged.any()):
+        text = text.str.zfill(width).where(present, "")
+    return text.where(present, values)
+
+
+def _whole_number(value: str) -> str:
+    number = Decimal(value)
+    return str(int(number)) if number == number.to_integral_value() else value
+
+
+def _excel_serials(values: pd.Series) -> pd.Series:
+    serial = values.str.strip().str.fullmatch("[1-9][0-9]{4}").fillna(False)
+    if not serial.any():
+        return values
+    days = values[serial].astype("int64")
+    dates = [(_EXCEL_EPOCH + timedelta(days=int(n))).isoformat() for n in days]
+    return values.mask(serial, pd.Series(dates, index=days.index, dtype="str"))
