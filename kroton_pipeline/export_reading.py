@@ -5,10 +5,12 @@ and what cannot be read exactly is refused (:class:`ExportUnreadable`) or marked
 
 - **Encoding**, decided per file: UTF-8 (with or without BOM), else cp1252. A file mixing
   the two, or text already garbled by a wrong decoding upstream (``JoÃ£o``, C1 control
-  characters), is refused, naming the first bad row and column (never the value).
+  characters), is refused, naming the first bad row and column (never the value); so are
+  UTF-16 files and NUL characters.
 - **Fields**: a row with more or fewer fields than the header is kept with its 1-based data
   row number and a :data:`ROW_PROBLEM` text, so the import rejects that row alone. Trailing
-  empty fields (Excel's ``,,,``) are not a problem. Blank lines are not data rows.
+  empty fields (Excel's ``,,,``) are not a problem. Blank lines and rows of empty fields
+  only are not data rows.
 - **Cells**: zero-width characters are removed; ``NULL``, ``null``, ``NaN``, ``None`` and
   ``\\N`` cells are empty.
 - **Header**: names are stripped, lower-cased and spaces become ``_``; two columns with the
@@ -39,6 +41,7 @@ SAO_PAULO = "America/Sao_Paulo"
 # Whole cells that mean "no value" in Databricks, pandas, SQL and Excel exports.
 NULL_TOKENS: frozenset[str] = frozenset({"NULL", "null", "Null", "NaN", "nan", "None", "\\N"})
 _DELIMITERS = ",;\t|"
+_FIELD_SIZE_LIMIT = 1 << 30
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_CHARACTER = f"[{_INVISIBLE}]"
 # A complete multi-byte UTF-8 sequence: evidence that a file that is not all UTF-8 mixes.
@@ -94,6 +97,8 @@ def header_names(names: list[str], name: str) -> list[str]:
 
 def decode_export(content: bytes, name: str) -> str:
     """The file's text: UTF-8 (BOM allowed) or cp1252, refused when mixed or garbled."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExportUnreadable(f"{name} is UTF-16; export it again as UTF-8")
     has_bom = content.startswith(BOM)
     body = content[len(BOM) :] if has_bom else content
     try:
@@ -115,6 +120,10 @@ def decode_export(content: bytes, name: str) -> str:
                 f"{name} is neither UTF-8 nor cp1252: row {row} (column {column}); "
                 "export it again as UTF-8"
             ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        row, column = _locate(text, nul)
+        raise ExportUnreadable(f"{name} holds a NUL character at row {row} (column {column})")
     garbled = _MOJIBAKE.search(text)
     if garbled:
         row, column = _locate(text, garbled.start())
@@ -133,11 +142,14 @@ def _delimiter(text: str) -> str:
 
 
 def _records(text: str) -> csv.Reader:
+    # A field may be as long as the file (the limit is per process; 128 KB by default).
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
     return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
 
 
 def _blank(fields: list[str]) -> bool:
-    return not fields or (len(fields) == 1 and not fields[0].strip())
+    """An empty line, or a row of empty fields only (a spreadsheet's unused rows)."""
+    return not "".join(fields).strip()
 
 
 def _locate(text: str, index: int) -> tuple[int | str, str]:
