@@ -185,6 +185,31 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
+def copy_frame(conn: Connection, table: Table | type[DeclarativeBase], frame: Any) -> int:
+    """PostgreSQL only: ``COPY`` a pandas frame (columns named as the table's) into ``table``.
+
+    The frame is written by pandas' C CSV writer, so no Python object is built per cell;
+    dates and timestamps must already be ISO text, missing values NaN/None.
+    """
+    tbl = as_table(table)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep=_COPY_NULL, lineterminator="\n")
+    buffer.seek(0)
+    quoted = ", ".join(f'"{column}"' for column in frame.columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(
+            f"COPY {tbl.name} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '{_COPY_NULL}')",
+            buffer,
+        )
+    except Exception as error:
+        scrub_exception(error)  # a raw cursor bypasses the engine's error hook
+        raise
+    finally:
+        cursor.close()
+    return len(frame)
+
+
 def insert_returning_ids(
     conn: Connection,
     table: Table | type[DeclarativeBase],
