@@ -23,10 +23,12 @@ and what cannot be read exactly is refused (:class:`ExportUnreadable`) or marked
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -44,6 +46,9 @@ SAO_PAULO = "America/Sao_Paulo"
 NULL_TOKENS: frozenset[str] = frozenset({"NULL", "null", "Null", "NaN", "nan", "None", "\\N"})
 _DELIMITERS = ",;\t|"
 _FIELD_SIZE_LIMIT = 1 << 30
+# Rows per frame of a large export (bounds the import's memory), bytes per parsed block.
+CHUNK_ROWS = 100_000
+_SLICE_BYTES = 1 << 24
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_CHARACTER = f"[{_INVISIBLE}]"
 # A complete multi-byte UTF-8 sequence: evidence that a file that is not all UTF-8 mixes.
@@ -74,20 +79,33 @@ class ExportUnreadable(ValueError):
     """The export cannot be read exactly; the message names the file, rows and columns only."""
 
 
-def read_export_bytes(content: bytes, fmt: str, name: str = "export") -> pd.DataFrame:
-    """The export as a frame of text cells (``""`` when empty) with ``row_number``.
+def read_export_chunks(
+    content: bytes, fmt: str, name: str = "export", chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The export as frames of text cells (``""`` when empty), about ``chunk_rows`` rows each.
 
-    ``row_number`` is the 1-based data row (header and blank lines not counted).
-    :data:`ROW_PROBLEM` is present (``None`` on sound rows) when a row has the wrong number
-    of fields. Raises :class:`ExportUnreadable` for a file that cannot be read exactly.
+    Each frame has ``row_number``, the 1-based data row (header and blank lines not counted),
+    and :data:`ROW_PROBLEM` (``None`` on sound rows) when one of its rows has the wrong number
+    of fields. At least one frame is yielded (empty for a header-only file). Raises
+    :class:`ExportUnreadable` for a file that cannot be read exactly, before the first frame
+    when the encoding is at fault.
     """
     if fmt == "parquet":
-        frame, typed = _read_parquet(content, name)
+        chunks = _parquet_chunks(content, name, chunk_rows)
     else:
-        frame, typed = _read_csv(content, name), set()
-    frame = repair_cells(frame, typed)
-    frame["row_number"] = range(1, len(frame) + 1)
-    return frame
+        chunks = _csv_chunks(content, name, chunk_rows)
+    first = 1
+    for frame, typed in chunks:
+        frame = repair_cells(frame, typed)
+        frame["row_number"] = range(first, first + len(frame))
+        first += len(frame)
+        yield frame
+
+
+def read_export_bytes(content: bytes, fmt: str, name: str = "export") -> pd.DataFrame:
+    """The whole export as one frame (see :func:`read_export_chunks`)."""
+    frames = list(read_export_chunks(content, fmt, name, chunk_rows=1 << 62))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def header_names(names: list[str], name: str) -> list[str]:
@@ -102,47 +120,65 @@ def header_names(names: list[str], name: str) -> list[str]:
     return normalised
 
 
-def decode_export(content: bytes, name: str) -> str:
-    """The file's text: UTF-8 (BOM allowed) or cp1252, refused when mixed or garbled."""
+def utf8_body(content: bytes, name: str) -> bytes:
+    """The file as UTF-8 bytes without BOM: UTF-8 as is, cp1252 converted; refused when
+    mixed, garbled, UTF-16 or holding a NUL. Never holds the whole file as ``str`` unless it
+    is cp1252 or refused."""
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportUnreadable(f"{name} is UTF-16; export it again as UTF-8")
     has_bom = content.startswith(BOM)
-    body = content[len(BOM) :] if has_bom else content
-    encoding = "utf-8"
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if has_bom or _UTF8_SEQUENCE.search(body):
-            text = body.decode("utf-8", "surrogateescape")
-            row, column = _locate(text, error.start)
+    data = content[len(BOM) :] if has_bom else content
+    if not _valid_utf8(memoryview(data)):
+        raw = data
+        if has_bom or _UTF8_SEQUENCE.search(raw):
+            text = raw.decode("utf-8", "surrogateescape")
+            row, column = _locate(text, re.search("[\udc80-\udcff]", text).start())  # type: ignore[union-attr]
             raise ExportUnreadable(
                 f"{name} mixes encodings: row {row} (column {column}) is not UTF-8 like the "
                 "rest of the file; export it again as UTF-8"
-            ) from None
-        encoding = "cp1252"
+            )
         try:
-            text = body.decode("cp1252")
+            text = raw.decode("cp1252")
         except UnicodeDecodeError as cp_error:
-            text = body.decode("cp1252", "replace")
-            row, column = _locate(text, cp_error.start)
+            row, column = _locate(raw.decode("cp1252", "replace"), cp_error.start)
             raise ExportUnreadable(
                 f"{name} is neither UTF-8 nor cp1252: row {row} (column {column}); "
                 "export it again as UTF-8"
             ) from None
-    nul = text.find("\x00")
+        data = text.encode("utf-8")
+    nul = data.find(b"\x00")
     if nul >= 0:
-        row, column = _locate(text, nul)
+        text = data.decode("utf-8")
+        row, column = _locate(text, len(data[:nul].decode("utf-8")))
         raise ExportUnreadable(f"{name} holds a NUL character at row {row} (column {column})")
-    # The exact search is slow on a large text; UTF-8 bytes tell first whether it can match.
-    suspect = encoding != "utf-8" or _MOJIBAKE_BYTES.search(body)
-    garbled = _MOJIBAKE.search(text) if suspect else None
-    if garbled:
-        row, column = _locate(text, garbled.start())
-        raise ExportUnreadable(
-            f"{name} holds garbled text (decoded with the wrong encoding before export) at "
-            f"row {row} (column {column}); fix the export's encoding"
-        )
-    return text
+    # The exact search is slow on a large text; the UTF-8 bytes tell first whether it can match.
+    if _MOJIBAKE_BYTES.search(data):
+        text = data.decode("utf-8")
+        garbled = _MOJIBAKE.search(text)
+        if garbled:
+            row, column = _locate(text, garbled.start())
+            raise ExportUnreadable(
+                f"{name} holds garbled text (decoded with the wrong encoding before export) "
+                f"at row {row} (column {column}); fix the export's encoding"
+            )
+    return data
+
+
+def decode_export(content: bytes, name: str) -> str:
+    """The file's text: UTF-8 (BOM allowed) or cp1252, refused when mixed or garbled."""
+    return utf8_body(content, name).decode("utf-8")
+
+
+def _valid_utf8(body: memoryview) -> bool:
+    """Whether ``body`` is UTF-8, checked a slice at a time (no copy of the whole text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, body.nbytes, _SLICE_BYTES):
+            decoder.decode(body[start : start + _SLICE_BYTES])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _delimiter(text: str) -> str:
@@ -152,10 +188,14 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _records(text: str) -> csv.Reader:
+def _records(source: str | io.TextIOBase, delimiter: str | None = None) -> csv.Reader:
     # A field may be as long as the file (the limit is per process; 128 KB by default).
     csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
-    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    if isinstance(source, str):
+        return csv.reader(
+            io.StringIO(source, newline=""), delimiter=delimiter or _delimiter(source)
+        )
+    return csv.reader(source, delimiter=delimiter or ",")
 
 
 def _blank(fields: list[str]) -> bool:
@@ -188,74 +228,120 @@ def _locate(text: str, index: int) -> tuple[int | str, str]:
     return data_row, "-"
 
 
-def _read_csv(content: bytes, name: str) -> pd.DataFrame:
-    text = decode_export(content, name)
-    if not text.strip():
+def _text_stream(body: bytes) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline="")
+
+
+def _csv_chunks(
+    content: bytes, name: str, chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, set[str]]]:
+    body = utf8_body(content, name)
+    if not body or body.isspace():
         raise ExportUnreadable(f"{name} is empty (no header row)")
-    reader = _records(text)
+    delimiter = _delimiter(body[:_SLICE_BYTES].decode("utf-8", "ignore"))
     try:
-        raw_header = next(fields for fields in reader if not _blank(fields))
+        raw_header = next(f for f in _records(_text_stream(body), delimiter) if not _blank(f))
     except csv.Error as exc:
         raise ExportUnreadable(f"{name} is not a readable CSV file ({exc})") from exc
     fields_in_header = len(raw_header)
     while raw_header and not raw_header[-1].strip():
         raw_header = raw_header[:-1]
     header = header_names(raw_header, name)
-    frame = _read_csv_fast(text, header, fields_in_header)
-    return frame if frame is not None else _read_csv_rows(text, header, name)
+    if _arrow_readable(body, delimiter, fields_in_header, len(header)):
+        batches = _arrow_chunks(body, delimiter, header, fields_in_header)
+    else:
+        batches = _row_chunks(body, delimiter, header, name, chunk_rows)
+    for frame in batches:
+        yield frame, set()
 
 
-def _read_csv_fast(text: str, header: list[str], fields_in_header: int) -> pd.DataFrame | None:
-    """Arrow's CSV reader (~20 times faster), or None when some row needs the exact path:
-    a wrong field count, or text under a trailing empty heading."""
-    names = [f"f{i}" for i in range(fields_in_header)]
+def _arrow_reader(body: bytes, delimiter: str, fields: int) -> pacsv.CSVStreamingReader:
+    names = [f"f{i}" for i in range(fields)]
+    return pacsv.open_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=_SLICE_BYTES),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    )
+
+
+def _blank_masks(batch: pa.RecordBatch) -> list[pa.Array]:
+    return [pc.equal(pc.utf8_trim_whitespace(column), "") for column in batch.columns]
+
+
+def _arrow_readable(body: bytes, delimiter: str, fields: int, width: int) -> bool:
+    """Whether Arrow's CSV reader (~20 times faster) reads every row exactly: no row with
+    the wrong field count, no text under a trailing empty heading."""
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=_delimiter(text), newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
-            ),
-        )
+        for batch in _arrow_reader(body, delimiter, fields):
+            if not all(pc.all(empty).as_py() for empty in _blank_masks(batch)[width:]):
+                return False
     except pa.ArrowInvalid:
-        return None
-    blank = [pc.equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
-    if not all(pc.all(empty).as_py() for empty in blank[len(header) :]):
-        return None
-    all_blank = blank[0]
-    for empty in blank[1:]:
-        all_blank = pc.and_(all_blank, empty)
-    # The header is the first row not blank: drop it and every blank row.
-    keep = pc.invert(all_blank).to_numpy(zero_copy_only=False)
-    keep[keep.argmax()] = False
-    columns = {
-        column: pd.Series(table.column(i).filter(pa.array(keep)), dtype="str")
-        for i, column in enumerate(header)
-    }
-    return pd.DataFrame(columns)
+        return False
+    return True
 
 
-def _read_csv_rows(text: str, header: list[str], name: str) -> pd.DataFrame:
+def _arrow_chunks(
+    body: bytes, delimiter: str, header: list[str], fields: int
+) -> Iterator[pd.DataFrame]:
+    seen_header = False
+    yielded = False
+    for batch in _arrow_reader(body, delimiter, fields):
+        masks = _blank_masks(batch)
+        all_blank = masks[0]
+        for empty in masks[1:]:
+            all_blank = pc.and_(all_blank, empty)
+        keep = pc.invert(all_blank).to_numpy(zero_copy_only=False)
+        if not seen_header and keep.any():
+            keep[keep.argmax()] = False  # the header: the first row not blank
+            seen_header = True
+        selection = pa.array(keep)
+        yielded = True
+        yield pd.DataFrame(
+            {
+                column: pd.Series(batch.column(i).filter(selection), dtype="str")
+                for i, column in enumerate(header)
+            }
+        )
+    if not yielded:
+        yield _rows_frame([], [], header)
+
+
+def _row_chunks(
+    body: bytes, delimiter: str, header: list[str], name: str, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
     """Row by row: a row with the wrong number of fields is kept with its problem."""
-    try:
-        records = [fields for fields in _records(text) if not _blank(fields)]
-    except csv.Error as exc:
-        raise ExportUnreadable(f"{name} is not a readable CSV file ({exc})") from exc
     width = len(header)
     rows: list[list[str]] = []
     problems: list[str | None] = []
-    for fields in records[1:]:
-        count = len(fields)
-        if count > width and not "".join(fields[width:]).strip():
-            count = width
-        if count == width:
-            rows.append(fields[:width])
-            problems.append(None)
-        else:
-            rows.append((fields + [""] * width)[:width])
-            problems.append(f"row has {count} fields, the header has {width}")
-    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    records = (f for f in _records(_text_stream(body), delimiter) if not _blank(f))
+    try:
+        next(records)  # the header
+        for fields in records:
+            count = len(fields)
+            if count > width and not "".join(fields[width:]).strip():
+                count = width
+            if count == width:
+                rows.append(fields[:width])
+                problems.append(None)
+            else:
+                rows.append((fields + [""] * width)[:width])
+                problems.append(f"row has {count} fields, the header has {width}")
+            if len(rows) >= chunk_rows:
+                yield _rows_frame(rows, problems, header)
+                rows, problems = [], []
+    except csv.Error as exc:
+        raise ExportUnreadable(f"{name} is not a readable CSV file ({exc})") from exc
+    if rows or not problems:
+        yield _rows_frame(rows, problems, header)
+
+
+def _rows_frame(
+    rows: list[list[str]], problems: list[str | None], header: list[str]
+) -> pd.DataFrame:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(header)
     frame = pd.DataFrame(
         {
             column: pd.Series(pa.array(values, pa.string()), dtype="str")
@@ -267,22 +353,38 @@ def _read_csv_rows(text: str, header: list[str], name: str) -> pd.DataFrame:
     return frame
 
 
-def _read_parquet(content: bytes, name: str) -> tuple[pd.DataFrame, set[str]]:
-    """The frame and the names of its columns stored as numbers."""
+def _parquet_chunks(
+    content: bytes, name: str, chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, set[str]]]:
+    """Frames of a Parquet file and the names of its columns stored as numbers."""
     try:
-        table = pq.read_table(io.BytesIO(content))
+        parquet = pq.ParquetFile(io.BytesIO(content))
+        schema = parquet.schema_arrow
     except Exception as exc:  # pyarrow raises several unrelated types
         raise ExportUnreadable(f"{name} is not a readable Parquet file") from exc
-    header = header_names(table.column_names, name)
-    frame = pd.DataFrame(
-        {column: _parquet_text(table.column(i)) for i, column in enumerate(header)}
-    )
+    header = header_names(schema.names, name)
     typed = {
         column
-        for column, kind in zip(header, table.schema.types, strict=True)
+        for column, kind in zip(header, schema.types, strict=True)
         if pa.types.is_integer(kind) or pa.types.is_floating(kind)
     }
-    return frame, typed
+    try:
+        yielded = False
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            yielded = True
+            yield (
+                pd.DataFrame(
+                    {
+                        column: _parquet_text(pa.chunked_array([batch.column(i)]))
+                        for i, column in enumerate(header)
+                    }
+                ),
+                typed,
+            )
+    except (pa.ArrowException, OSError) as exc:
+        raise ExportUnreadable(f"{name} is not a readable Parquet file") from exc
+    if not yielded:
+        yield pd.DataFrame({column: pd.Series([], dtype="str") for column in header}), typed
 
 
 def _parquet_text(column: pa.ChunkedArray) -> pd.Series:
