@@ -80,9 +80,10 @@ class ExportUnreadable(ValueError):
 
 
 def read_export_chunks(
-    content: bytes, fmt: str, name: str = "export", chunk_rows: int = CHUNK_ROWS
+    content: bytes, fmt: str, name: str = "export", chunk_rows: int | None = None
 ) -> Iterator[pd.DataFrame]:
-    """The export as frames of text cells (``""`` when empty), about ``chunk_rows`` rows each.
+    """The export as frames of text cells (``""`` when empty), ``chunk_rows`` rows at most
+    (default :data:`CHUNK_ROWS`).
 
     Each frame has ``row_number``, the 1-based data row (header and blank lines not counted),
     and :data:`ROW_PROBLEM` (``None`` on sound rows) when one of its rows has the wrong number
@@ -90,6 +91,7 @@ def read_export_chunks(
     :class:`ExportUnreadable` for a file that cannot be read exactly, before the first frame
     when the encoding is at fault.
     """
+    chunk_rows = chunk_rows or CHUNK_ROWS
     if fmt == "parquet":
         chunks = _parquet_chunks(content, name, chunk_rows)
     else:
@@ -248,7 +250,7 @@ def _csv_chunks(
         raw_header = raw_header[:-1]
     header = header_names(raw_header, name)
     if _arrow_readable(body, delimiter, fields_in_header, len(header)):
-        batches = _arrow_chunks(body, delimiter, header, fields_in_header)
+        batches = _arrow_chunks(body, delimiter, header, fields_in_header, chunk_rows)
     else:
         batches = _row_chunks(body, delimiter, header, name, chunk_rows)
     for frame in batches:
@@ -284,7 +286,7 @@ def _arrow_readable(body: bytes, delimiter: str, fields: int, width: int) -> boo
 
 
 def _arrow_chunks(
-    body: bytes, delimiter: str, header: list[str], fields: int
+    body: bytes, delimiter: str, header: list[str], fields: int, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
     seen_header = False
     yielded = False
@@ -297,14 +299,13 @@ def _arrow_chunks(
         if not seen_header and keep.any():
             keep[keep.argmax()] = False  # the header: the first row not blank
             seen_header = True
-        selection = pa.array(keep)
-        yielded = True
-        yield pd.DataFrame(
-            {
-                column: pd.Series(batch.column(i).filter(selection), dtype="str")
-                for i, column in enumerate(header)
-            }
-        )
+        kept = batch.filter(pa.array(keep))
+        for offset in range(0, kept.num_rows, chunk_rows):
+            part = kept.slice(offset, chunk_rows)
+            yielded = True
+            yield pd.DataFrame(
+                {column: pd.Series(part.column(i), dtype="str") for i, column in enumerate(header)}
+            )
     if not yielded:
         yield _rows_frame([], [], header)
 

@@ -110,13 +110,16 @@ def normalise_leads(
     rules: BusinessRules,
     default_address: DefaultAddress = DefaultAddress(),  # frozen: sharing it is safe
     known_modalities: frozenset[str] = DEFAULT_MODALITIES,
+    seen: SeenCpfs | None = None,
 ) -> NormalisedLeads:
     """Normalise and validate an export read with every column as text.
 
     ``raw`` has the export columns (extra ones are ignored) and an int ``row_number``
     (1-based data row; numbered from 1 in file order when absent). A row whose
     ``_row_problem`` column (see ``export_reading``) holds a text is rejected as
-    ``wrong_field_count`` with that text as detail.
+    ``wrong_field_count`` with that text as detail. ``seen`` carries the valid CPFs of
+    earlier chunks of the same file (a file read in chunks), so a repeat across chunks is a
+    ``duplicate_cpf_in_file`` too.
     """
     check_columns(raw)
     frame = raw.reset_index(drop=True)
@@ -226,7 +229,7 @@ def normalise_leads(
     if problem is not None:
         has_problem = problem.notna().to_numpy()
         detail[has_problem] = problem[has_problem].to_numpy(dtype=object)
-    _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail)
+    _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail, seen)
     keep = reason == ""
 
     valid = _sorted(candidates[keep])
@@ -247,14 +250,49 @@ def _limit_checks(candidates: pd.DataFrame) -> list[tuple[np.ndarray, RejectionR
     return checks
 
 
+class SeenCpfs:
+    """The CPFs of valid rows in earlier chunks of the same file, with their row numbers
+    (as sorted int64 arrays: 16 bytes a row, so a 1,000,000-row file stays small)."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, np.int64)
+        self.rows = np.empty(0, np.int64)
+
+    def first_rows(self, cpfs: np.ndarray) -> np.ndarray:
+        """The row each CPF was first seen on, 0 where it was not."""
+        if not len(self.keys):
+            return np.zeros(len(cpfs), np.int64)
+        position = np.minimum(np.searchsorted(self.keys, cpfs), len(self.keys) - 1)
+        return np.where(self.keys[position] == cpfs, self.rows[position], 0)
+
+    def add(self, cpfs: np.ndarray, rows: np.ndarray) -> None:
+        keys = np.concatenate([self.keys, cpfs])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], np.concatenate([self.rows, rows])[order]
+
+
 def _reject_duplicates(
-    cpf: np.ndarray, row_number: np.ndarray, reason: np.ndarray, detail: np.ndarray
+    cpf: np.ndarray,
+    row_number: np.ndarray,
+    reason: np.ndarray,
+    detail: np.ndarray,
+    seen: SeenCpfs | None = None,
 ) -> None:
-    """Mark later valid rows sharing a CPF with an earlier valid row (in place)."""
+    """Mark later valid rows sharing a CPF with an earlier valid row (in place); with
+    ``seen``, earlier chunks' rows count too and this chunk's first rows are added."""
     candidates = np.flatnonzero(reason == "")
     candidates = candidates[np.argsort(row_number[candidates], kind="stable")]
+    if seen is not None and len(candidates):
+        earlier = seen.first_rows(pd.Series(cpf[candidates]).astype("int64").to_numpy())
+        again = earlier > 0
+        reason[candidates[again]] = str(R.DUPLICATE_CPF_IN_FILE)
+        detail[candidates[again]] = [f"same cpf as row {row}" for row in earlier[again]]
+        candidates = candidates[~again]
     cpfs = pd.Series(cpf[candidates])
     duplicated = cpfs.duplicated(keep="first").to_numpy()
+    if seen is not None and len(candidates):
+        firsts = candidates[~duplicated]
+        seen.add(pd.Series(cpf[firsts]).astype("int64").to_numpy(), row_number[firsts])
     if not duplicated.any():
         return
     rows = row_number[candidates]

@@ -32,12 +32,15 @@ from kroton_pipeline.domain.erasure_digest import erased_among
 from kroton_pipeline.domain.leads import (
     VALID_COLUMNS,
     DefaultAddress,
+    NormalisedLeads,
+    SeenCpfs,
     check_columns,
     normalise_leads,
 )
 from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.landing import ExportFile, read_export_bytes, sha256_of
+from kroton_pipeline.export_reading import read_export_chunks
+from kroton_pipeline.landing import ExportFile, sha256_of
 from kroton_pipeline.settings import BusinessRules, erasure_keys
 from kroton_pipeline.timeutil import utcnow
 
@@ -123,81 +126,42 @@ def import_export(
 ) -> ImportResult:
     """Import ``export`` into the database and return what happened.
 
-    Raises ``MissingColumnsError`` (naming the columns) before anything is written when a
-    required column is absent, and ``ExportUnreadable`` for a file that is not CSV/Parquet.
+    The file is read and imported in chunks of about ``CHUNK_ROWS`` rows, all in one
+    transaction, so memory stays bounded whatever the file's size and a file that turns out
+    unreadable half-way writes nothing. Raises ``MissingColumnsError`` (naming the columns)
+    before anything is written when a required column is absent, and ``ExportUnreadable``
+    for a file that cannot be read exactly.
     """
     started = time.monotonic()
     content = export.read_bytes() if content is None else content
-    raw = read_export_bytes(content, export.fmt, export.name)
+    chunks = read_export_chunks(content, export.fmt, export.name)
+    raw: pd.DataFrame | None = next(chunks)
     check_columns(raw)
     import_date = export.import_date
-    result = ImportResult(import_date, export.name, sha256_of(content), rows_in=len(raw))
-    normalised = normalise_leads(
-        raw,
-        import_date=import_date,
-        rules=rules,
-        default_address=default_address or DefaultAddress(),
-    )
-    valid, rejected = normalised.valid, normalised.rejected
+    result = ImportResult(import_date, export.name, sha256_of(content), rows_in=0)
+    del content
+    seen = SeenCpfs()
+    reasons: Counter[str] = Counter()
     now = utcnow()
 
     with engine.begin() as conn:
-        existing: dict[str, tuple[int, date, str]] = {}
-        table = Subscription.__table__
-        for chunk in chunked(valid["cpf"].tolist(), 5000):
-            query = select(table.c.cpf, table.c.id, table.c.import_date, table.c.status).where(
-                table.c.cpf.in_(chunk)
-            )
-            for cpf, sub_id, sub_date, status in conn.execute(query):
-                existing[cpf] = (sub_id, sub_date, status)
-
-        cpfs = valid["cpf"].tolist()
-        erased = _erased(conn, cpfs)
-        # Plain bool arrays: an empty object Series would select columns instead of rows.
-        gone = np.array([c in erased for c in cpfs], bool)
-        earlier = np.array(
-            [c in existing and existing[c][1] != import_date and c not in erased for c in cpfs],
-            bool,
-        )
-        same_day = np.array(
-            [c in existing and existing[c][1] == import_date and c not in erased for c in cpfs],
-            bool,
-        )
-        # An erased person's row rejected for another reason (a bad phone, a repeat in the
-        # file) keeps no personal data either: only its reason and row number.
-        rejected_cpfs = [c for c in rejected["cpf"].tolist() if isinstance(c, str)]
-        erased_rejected = _erased(conn, rejected_cpfs) if rejected_cpfs else set()
-        rejections = _rejection_rows(
-            rejected, valid[earlier], valid[gone], import_date, now, erased_rejected
-        )
-
-        new_leads = valid[~earlier & ~same_day & ~gone]
-        result.created = _insert_new_leads(conn, new_leads, import_date, now, run_id)
-
-        # Same date imported again: refresh the data of leads nothing has happened to yet.
-        again = valid[same_day]
-        refreshable = np.array(
-            [existing[cpf][2] == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
-        )
-        refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
-        for row in refresh_rows:
-            row["gender_source"] = "export" if row["gender"] else None
-            row["updated_at"] = now
-        if refresh_rows:
-            # The INSERT half of the upsert is checked against NOT NULL before the conflict is
-            # seen, so it must carry import_date; the update touches only the export's data.
-            data_columns = [*refresh_rows[0].keys()]
-            for row in refresh_rows:
-                row["import_date"] = import_date
-            upsert_rows(conn, table, refresh_rows, ["cpf"], update_cols=data_columns)
-        result.updated = len(refresh_rows)
-        result.unchanged = len(again) - len(refresh_rows)
-
         conn.execute(delete(LeadRejection).where(LeadRejection.import_date == import_date))
-        insert_rows(conn, LeadRejection, rejections)
-        result.rejected = len(rejections)
-        result.rejections_by_reason = dict(Counter(row["reason"] for row in rejections))
-        result.address_defaulted = int(valid["address_defaulted"].sum()) if len(valid) else 0
+        while raw is not None:
+            normalised = normalise_leads(
+                raw,
+                import_date=import_date,
+                rules=rules,
+                default_address=default_address or DefaultAddress(),
+                seen=seen,
+            )
+            result.rows_in += len(raw)
+            raw = None  # freed before the next chunk is read
+            _import_chunk(conn, normalised, result, reasons, run_id, now)
+            del normalised
+            raw = next(chunks, None)
+        if conn.dialect.name == "postgresql":
+            record_created_at(conn, now, result.created, run_id)
+        result.rejections_by_reason = dict(reasons)
         result.seconds = time.monotonic() - started
 
         upsert_rows(
@@ -228,15 +192,83 @@ def import_export(
     return result
 
 
+def _import_chunk(
+    conn: Connection,
+    normalised: NormalisedLeads,
+    result: ImportResult,
+    reasons: Counter[str],
+    run_id: str | None,
+    now: datetime,
+) -> None:
+    """Write one chunk's subscriptions and rejections; add its counts to ``result``."""
+    import_date = result.import_date
+    valid, rejected = normalised.valid, normalised.rejected
+    existing: dict[str, tuple[int, date, str]] = {}
+    table = Subscription.__table__
+    for chunk in chunked(valid["cpf"].tolist(), 5000):
+        query = select(table.c.cpf, table.c.id, table.c.import_date, table.c.status).where(
+            table.c.cpf.in_(chunk)
+        )
+        for cpf, sub_id, sub_date, status in conn.execute(query):
+            existing[cpf] = (sub_id, sub_date, status)
+
+    cpfs = valid["cpf"].tolist()
+    erased = _erased(conn, cpfs)
+    # Plain bool arrays: an empty object Series would select columns instead of rows.
+    gone = np.array([c in erased for c in cpfs], bool)
+    earlier = np.array(
+        [c in existing and existing[c][1] != import_date and c not in erased for c in cpfs],
+        bool,
+    )
+    same_day = np.array(
+        [c in existing and existing[c][1] == import_date and c not in erased for c in cpfs],
+        bool,
+    )
+    # An erased person's row rejected for another reason (a bad phone, a repeat in the
+    # file) keeps no personal data either: only its reason and row number.
+    rejected_cpfs = [c for c in rejected["cpf"].tolist() if isinstance(c, str)]
+    erased_rejected = _erased(conn, rejected_cpfs) if rejected_cpfs else set()
+    rejections = _rejection_rows(
+        rejected, valid[earlier], valid[gone], import_date, now, erased_rejected
+    )
+
+    new_leads = valid[~earlier & ~same_day & ~gone]
+    result.created += _insert_new_leads(conn, new_leads, import_date, now, run_id)
+
+    # Same date imported again: refresh the data of leads nothing has happened to yet.
+    again = valid[same_day]
+    refreshable = np.array(
+        [existing[cpf][2] == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
+    )
+    refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
+    for row in refresh_rows:
+        row["gender_source"] = "export" if row["gender"] else None
+        row["updated_at"] = now
+    if refresh_rows:
+        # The INSERT half of the upsert is checked against NOT NULL before the conflict is
+        # seen, so it must carry import_date; the update touches only the export's data.
+        data_columns = [*refresh_rows[0].keys()]
+        for row in refresh_rows:
+            row["import_date"] = import_date
+        upsert_rows(conn, table, refresh_rows, ["cpf"], update_cols=data_columns)
+    result.updated += len(refresh_rows)
+    result.unchanged += len(again) - len(refresh_rows)
+
+    insert_rows(conn, LeadRejection, rejections)
+    result.rejected += len(rejections)
+    reasons.update(row["reason"] for row in rejections)
+    result.address_defaulted += int(valid["address_defaulted"].sum()) if len(valid) else 0
+
+
 def _insert_new_leads(
     conn: Connection, new_leads: pd.DataFrame, import_date: date, now: datetime, run_id: str | None
 ) -> int:
     """Insert new subscriptions (``to_sync``) with their first history row; their number.
 
-    PostgreSQL: one ``COPY`` of the frame and one ``INSERT ... SELECT`` of the history rows
-    (the rows of this import share ``created_at``). Elsewhere: in slices of rows as dicts;
-    holding every new row as a dict at once raised the peak memory of a 100,000-row import
-    by ~300 MB.
+    PostgreSQL: one ``COPY`` of the frame; the caller writes the history rows of the whole
+    file at the end (the rows of one import share ``created_at``). Elsewhere: in slices of
+    rows as dicts; holding every new row as a dict at once raised the peak memory of a
+    100,000-row import by ~300 MB.
     """
     if conn.dialect.name == "postgresql":
         frame = new_leads.loc[:, list(SUBSCRIPTION_FIELDS)]
@@ -246,8 +278,8 @@ def _insert_new_leads(
         frame["status"] = Status.TO_SYNC.value
         frame["attempts"] = 0
         frame["created_at"] = frame["updated_at"] = now.isoformat()
-        copy_frame(conn, Subscription, frame)
-        return record_created_at(conn, now, len(frame), run_id)
+        # The history rows are written once for the whole file (record_created_at).
+        return copy_frame(conn, Subscription, frame)
     table = Subscription.__table__
     created = 0
     for start in range(0, len(new_leads), INSERT_SLICE_ROWS):

@@ -525,3 +525,32 @@ def _check(engine: Any, defect: Defect, folder: Path) -> None:
     for row_number, expected in defect.imported.items():
         actual = {column: subscriptions[row_number][column] for column in expected}
         assert actual == expected, f"row {row_number}"
+
+
+@pytest.mark.parametrize("malformed", [False, True], ids=["arrow", "row_by_row"])
+def test_a_file_read_in_chunks_numbers_and_deduplicates_across_them(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, malformed: bool
+) -> None:
+    """Two rows a chunk: row numbers run on, a CPF repeated in a later chunk is a duplicate."""
+    monkeypatch.setattr("kroton_pipeline.export_reading.CHUNK_ROWS", 2)
+    lines = [HEADER, values(row(0)), values(row(1)), values(row(2)), values(row(0)), values(row(3))]
+    if malformed:
+        lines.insert(4, SHORT)  # row 4, in the second chunk
+    defect = Defect(
+        "chunked",
+        raw_lines(lines),
+        imported={1: stored(0), 2: stored(1), 3: stored(2), (6 if malformed else 5): stored(3)},
+        rejected={5: "duplicate_cpf_in_file", 4: "wrong_field_count"}
+        if malformed
+        else {4: "duplicate_cpf_in_file"},
+    )
+    engine = make_engine(db_url)
+    try:
+        _check(engine, defect, tmp_path / "landing")
+        with engine.connect() as conn:
+            details = conn.execute(
+                select(LeadRejection.detail).where(LeadRejection.reason == "duplicate_cpf_in_file")
+            ).scalars()
+            assert list(details) == ["same cpf as row 1"]
+    finally:
+        engine.dispose()
