@@ -47,8 +47,8 @@ NULL_TOKENS: frozenset[str] = frozenset({"NULL", "null", "Null", "NaN", "nan", "
 _DELIMITERS = ",;\t|"
 _FIELD_SIZE_LIMIT = 1 << 30
 # Rows per frame of a large export (bounds the import's memory), bytes per parsed block.
-CHUNK_ROWS = 100_000
-_SLICE_BYTES = 1 << 24
+CHUNK_ROWS = 50_000
+_SLICE_BYTES = 1 << 23
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_CHARACTER = f"[{_INVISIBLE}]"
 # A complete multi-byte UTF-8 sequence: evidence that a file that is not all UTF-8 mixes.
@@ -131,18 +131,18 @@ def utf8_body(content: bytes, name: str) -> bytes:
     has_bom = content.startswith(BOM)
     data = content[len(BOM) :] if has_bom else content
     if not _valid_utf8(memoryview(data)):
-        raw = data
-        if has_bom or _UTF8_SEQUENCE.search(raw):
-            text = raw.decode("utf-8", "surrogateescape")
-            row, column = _locate(text, re.search("[\udc80-\udcff]", text).start())  # type: ignore[union-attr]
+        if has_bom or _UTF8_SEQUENCE.search(data):
+            text = data.decode("utf-8", "surrogateescape")
+            first_bad = re.search("[\udc80-\udcff]", text)
+            row, column = _locate(text, first_bad.start() if first_bad else 0)
             raise ExportUnreadable(
                 f"{name} mixes encodings: row {row} (column {column}) is not UTF-8 like the "
                 "rest of the file; export it again as UTF-8"
             )
         try:
-            text = raw.decode("cp1252")
+            text = data.decode("cp1252")
         except UnicodeDecodeError as cp_error:
-            row, column = _locate(raw.decode("cp1252", "replace"), cp_error.start)
+            row, column = _locate(data.decode("cp1252", "replace"), cp_error.start)
             raise ExportUnreadable(
                 f"{name} is neither UTF-8 nor cp1252: row {row} (column {column}); "
                 "export it again as UTF-8"
@@ -164,11 +164,6 @@ def utf8_body(content: bytes, name: str) -> bytes:
                 f"at row {row} (column {column}); fix the export's encoding"
             )
     return data
-
-
-def decode_export(content: bytes, name: str) -> str:
-    """The file's text: UTF-8 (BOM allowed) or cp1252, refused when mixed or garbled."""
-    return utf8_body(content, name).decode("utf-8")
 
 
 def _valid_utf8(body: memoryview) -> bool:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, String, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from kroton_pipeline.db.models import ErasedPerson, ImportFile, LeadRejection, Subscription
 from kroton_pipeline.db.status_changes import record_created, record_created_at
@@ -203,16 +204,9 @@ def _import_chunk(
     """Write one chunk's subscriptions and rejections; add its counts to ``result``."""
     import_date = result.import_date
     valid, rejected = normalised.valid, normalised.rejected
-    existing: dict[str, tuple[int, date, str]] = {}
     table = Subscription.__table__
-    for chunk in chunked(valid["cpf"].tolist(), 5000):
-        query = select(table.c.cpf, table.c.id, table.c.import_date, table.c.status).where(
-            table.c.cpf.in_(chunk)
-        )
-        for cpf, sub_id, sub_date, status in conn.execute(query):
-            existing[cpf] = (sub_id, sub_date, status)
-
     cpfs = valid["cpf"].tolist()
+    existing = _existing(conn, cpfs)
     erased = _erased(conn, cpfs)
     # Plain bool arrays: an empty object Series would select columns instead of rows.
     gone = np.array([c in erased for c in cpfs], bool)
@@ -297,6 +291,28 @@ def _insert_new_leads(
         record_created(conn, inserted, run_id, now=now)
         created += len(new_rows)
     return created
+
+
+def _existing(conn: Connection, cpfs: list[str]) -> dict[str, tuple[int, date, str]]:
+    """(id, import date, status) of the subscriptions among ``cpfs``, by CPF.
+
+    PostgreSQL takes the CPFs as one array parameter (``= ANY``): expanding 100,000 of them
+    into ``IN`` lists cost ~0.5 s of compilation.
+    """
+    table = Subscription.__table__
+    columns = (table.c.cpf, table.c.id, table.c.import_date, table.c.status)
+    if not cpfs:
+        return {}
+    if conn.dialect.name == "postgresql":
+        parameter = bindparam("cpfs", cpfs, type_=ARRAY(String))
+        queries = [select(*columns).where(table.c.cpf == any_(parameter))]
+    else:
+        queries = [select(*columns).where(table.c.cpf.in_(c)) for c in chunked(cpfs, 5000)]
+    existing: dict[str, tuple[int, date, str]] = {}
+    for query in queries:
+        for cpf, sub_id, sub_date, status in conn.execute(query):
+            existing[cpf] = (sub_id, sub_date, status)
+    return existing
 
 
 def _erased(conn: Any, cpfs: list[str]) -> set[str]:
