@@ -191,3 +191,47 @@ def sandbox_clients(sandbox, budget_url: str | None = None, limit: int = 1_000_0
         budget=make_budget(budget_url, "catalog", limit, window),
     )
     return kroton, catalog
+
+
+def valid_cpfs(count: int, start: int) -> list[str]:
+    """``count`` distinct valid CPFs (``ddd.ddd.ddd-dd``), their check digits computed."""
+    import numpy as np
+
+    base = np.arange(start, start + count, dtype=np.int64)
+    digits = (base[:, None] // 10 ** np.arange(8, -1, -1)) % 10
+    first = (digits @ np.arange(10, 1, -1)) * 10 % 11 % 10
+    with_first = np.column_stack([digits, first])
+    second = (with_first @ np.arange(11, 1, -1)) * 10 % 11 % 10
+    full = ["".join(map(str, row)) for row in np.column_stack([with_first, second]).tolist()]
+    return [f"{c[:3]}.{c[3:6]}.{c[6:9]}-{c[9:]}" for c in full]
+
+
+def scaled_export(base: Path, rows: int) -> Path:
+    """``base`` repeated to ``rows`` rows, each copy with fresh CPFs; cached like
+    :func:`cached_export` (written a copy at a time, so the parent stays small)."""
+    import pandas as pd
+
+    path = base.parent.parent / f"{base.parent.name}_x{rows}" / base.name
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.read_csv(base, dtype=str, keep_default_na=False)
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8", newline="") as out:
+        for start in range(0, rows, len(frame)):
+            copy = frame.iloc[: rows - start].copy()
+            copy["cpf"] = valid_cpfs(len(copy), 100_000_000 + start)
+            copy.to_csv(out, index=False, header=start == 0)
+    partial.rename(path)
+    return path
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set (``VmHWM``), in MB.
+
+    Not ``os.wait4``'s ``ru_maxrss``: across fork + exec it keeps the forking parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

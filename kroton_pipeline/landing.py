@@ -17,16 +17,17 @@ contract.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import fsspec
 import pandas as pd
+
+from kroton_pipeline.export_reading import ExportUnreadable, read_export_bytes, read_export_chunks
 
 EXPORT_PATTERN = re.compile(r"^leads_(\d{4}-\d{2}-\d{2})\.(csv|parquet)$")
 # Anything that looks like an export (so a bad date is reported, not silently ignored).
@@ -35,10 +36,6 @@ _CANDIDATE = re.compile(r"^leads_(\d{4}-\d{2}-\d{2}|\d[\d-]*)(?:\.(csv|parquet))
 DONE_SUFFIX = ".done"
 # The marker Spark writes into an output directory once every part is there.
 SPARK_SUCCESS = "_SUCCESS"
-
-
-class ExportUnreadable(ValueError):
-    """The export file exists but cannot be read as CSV or Parquet; names the file only."""
 
 
 @dataclass(frozen=True)
@@ -71,22 +68,30 @@ class ExportFile:
         with fsspec.open(self.url, "rb") as handle:
             return handle.read()
 
-    def read(self) -> tuple[pd.DataFrame, str]:
-        """Every part read with :func:`read_export_bytes` and concatenated, with the SHA-256
-        of all parts' bytes in order. ``row_number`` runs on across parts."""
-        digest = hashlib.sha256()
-        frames = []
-        for url in self.parts():
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """Every part read in chunks (:func:`read_export_chunks`), one part's bytes in memory
+        at a time; ``row_number`` runs on across parts."""
+        before = 0
+        urls = self.parts()
+        if not urls:
+            raise ExportUnreadable(f"{self.name} holds no part files with data")
+        for url in urls:
             with fsspec.open(url, "rb") as handle:
                 content = handle.read()
-            digest.update(content)
             label = self.name if not self.directory else f"{self.name}/{_base(url)}"
-            frames.append(read_export_bytes(content, self.fmt, label))
-        if not frames:
-            raise ExportUnreadable(f"{self.name} holds no part files with data")
+            rows = 0
+            for frame in read_export_chunks(content, self.fmt, label):
+                frame["row_number"] = frame["row_number"] + before
+                rows += len(frame)
+                yield frame
+            del content
+            before += rows
+
+    def read(self) -> tuple[pd.DataFrame, str]:
+        """The whole export as one frame, with the SHA-256 of all parts' bytes in order."""
+        frames = list(self.chunks())
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame["row_number"] = range(1, len(frame) + 1)
-        return frame, digest.hexdigest()
+        return frame, self.digest()
 
     def digest(self) -> str:
         """SHA-256 of every part's bytes in order (of the file itself for a plain file)."""
@@ -215,56 +220,4 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _decode(content: bytes) -> str:
-    # Databricks writes UTF-8; a BOM or a Latin-1 file from a manual export still reads.
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("latin-1")
-
-
-def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    try:
-        return csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def read_export_bytes(content: bytes, fmt: str, name: str = "export") -> pd.DataFrame:
-    """The export as a DataFrame of strings (empty cells as ``""``) with ``row_number``.
-
-    ``row_number`` is the 1-based data row (the header is not counted), so a rejection can
-    be found in the file. Parquet columns of other types are turned into strings; an
-    integer CPF column gets its leading zeros back.
-    """
-    if fmt == "parquet":
-        try:
-            frame = pd.read_parquet(io.BytesIO(content))
-        except Exception as exc:  # pyarrow raises several unrelated types
-            raise ExportUnreadable(f"{name} is not a readable Parquet file") from exc
-        frame = frame.astype(object).where(frame.notna(), "")
-        frame = frame.astype(str)
-        if "cpf" in frame.columns:
-            frame["cpf"] = frame["cpf"].str.replace(r"\.0$", "", regex=True)
-            digits_only = frame["cpf"].str.fullmatch(r"\d{1,11}")
-            frame.loc[digits_only, "cpf"] = frame.loc[digits_only, "cpf"].str.zfill(11)
-    else:
-        text = _decode(content)
-        if not text.strip():
-            raise ExportUnreadable(f"{name} is empty (no header row)")
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=_delimiter(text),
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skipinitialspace=False,
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ExportUnreadable(f"{name} is not a readable CSV file") from exc
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    frame = frame.reset_index(drop=True)
-    frame["row_number"] = range(1, len(frame) + 1)
-    return frame
+__all__ = ["EXPORT_PATTERN", "ExportFile", "ExportUnreadable", "read_export_bytes"]

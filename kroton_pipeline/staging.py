@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -49,6 +50,10 @@ class StagedBatch:
 
     def digest(self) -> str:
         return self.read()[1]
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The staged rows as one chunk (a day's batch is read at once)."""
+        yield self.read()[0]
 
     def read(self) -> tuple[pd.DataFrame, str]:
         """The staged rows (``None`` read as an empty cell) and their SHA-256."""

@@ -15,7 +15,8 @@ from datetime import date
 from enum import IntEnum
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.db.upserts import chunked, in_list_size
@@ -45,13 +46,25 @@ class Attempt:
 
 
 def latest_attempts(conn: Connection, cpfs: Sequence[str]) -> dict[str, Attempt]:
-    """The latest attempt of each CPF among ``cpfs`` that has one."""
+    """The latest attempt of each CPF among ``cpfs`` that has one.
+
+    PostgreSQL takes the CPFs as one array parameter (``= ANY``): expanding 100,000 of them
+    into ``IN`` lists cost ~0.5 s of compilation.
+    """
     table = Subscription.__table__
+    columns = (table.c.cpf, table.c.id, table.c.import_date, table.c.status, table.c.attempt_number)
+    if not cpfs:
+        return {}
+    if conn.dialect.name == "postgresql":
+        parameter = bindparam("cpfs", list(cpfs), type_=ARRAY(String))
+        queries = [select(*columns).where(table.c.cpf == any_(parameter))]
+    else:
+        queries = [
+            select(*columns).where(table.c.cpf.in_(chunk))
+            for chunk in chunked(list(cpfs), in_list_size(conn))
+        ]
     latest: dict[str, Attempt] = {}
-    for chunk in chunked(list(cpfs), in_list_size(conn)):
-        query = select(
-            table.c.cpf, table.c.id, table.c.import_date, table.c.status, table.c.attempt_number
-        ).where(table.c.cpf.in_(chunk))
+    for query in queries:
         for cpf, sub_id, sub_date, status, number in conn.execute(query):
             known = latest.get(cpf)
             if known is None or number > known.attempt_number:

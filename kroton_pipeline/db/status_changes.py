@@ -242,6 +242,41 @@ def record_created(
     return written
 
 
+def record_created_at(
+    conn: Connection,
+    created_at: datetime,
+    expected: int,
+    run_id: str | None,
+    reason: str | None = StatusReason.IMPORTED.value,
+) -> int:
+    """:func:`record_created` for every subscription created at ``created_at`` (one import's
+    rows, written in bulk): one ``INSERT ... SELECT``. Raises :class:`IllegalTransition`
+    unless exactly ``expected`` of them are found in ``to_sync``."""
+    if expected == 0:
+        return 0
+    check_transition(None, Status.TO_SYNC)
+    source = select(
+        SUBS.c.id,
+        literal(None, String).label("from_status"),
+        SUBS.c.status,
+        literal(reason, Text),
+        literal(run_id, String),
+        literal(created_at),
+    ).where(SUBS.c.created_at == created_at, SUBS.c.status == Status.TO_SYNC.value)
+    written = conn.execute(
+        insert(HISTORY).from_select(
+            ["subscription_id", "from_status", "to_status", "reason", "run_id", "changed_at"],
+            source,
+        )
+    ).rowcount
+    if written != expected:
+        raise IllegalTransition(
+            f"{written} subscriptions created at {created_at.isoformat()} in "
+            f"{Status.TO_SYNC.value}, {expected} expected"
+        )
+    return written
+
+
 def transition_where(
     conn: Connection,
     where_clause: ColumnElement[bool],

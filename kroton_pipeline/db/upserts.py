@@ -194,6 +194,37 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
+def copy_frame(conn: Connection, table: Table | type[DeclarativeBase], frame: Any) -> int:
+    """PostgreSQL only: ``COPY`` a pandas frame (columns named as the table's) into ``table``.
+
+    Arrow's CSV writer renders the frame (five times faster than ``DataFrame.to_csv`` on
+    Arrow-backed strings): strings always quoted, missing values as an unquoted empty field,
+    which is exactly what ``COPY ... (FORMAT csv)`` reads as NULL. Dates and timestamps must
+    already be ISO text.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    tbl = as_table(table)
+    buffer = io.BytesIO()
+    pacsv.write_csv(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        buffer,
+        write_options=pacsv.WriteOptions(include_header=False),
+    )
+    buffer.seek(0)
+    quoted = ", ".join(f'"{column}"' for column in frame.columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(f"COPY {tbl.name} ({quoted}) FROM STDIN WITH (FORMAT csv)", buffer)
+    except Exception as error:
+        scrub_exception(error)  # a raw cursor bypasses the engine's error hook
+        raise
+    finally:
+        cursor.close()
+    return len(frame)
+
+
 def insert_returning_ids(
     conn: Connection,
     table: Table | type[DeclarativeBase],

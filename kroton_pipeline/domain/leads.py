@@ -5,8 +5,10 @@ splits the rows into ``valid`` (ready to upsert as subscriptions) and ``rejected
 ``lead_rejections``). Every row lands in exactly one of the two. The work is done on whole
 columns (pandas string kernels, numpy arithmetic), so 100,000 rows take well under a second.
 
-When a row has several problems the first one in this order is reported: CPF, name, birth
-date, e-mail, phone, course fields (in the order of ``RejectionReason``). An incomplete
+When a row has several problems the first one in this order is reported: wrong number of
+fields, CPF, name, birth date, e-mail, phone, course fields, then a value the database
+column cannot hold (in the order of ``RejectionReason``; the limits are read from the
+models by ``db.limits`` and passed in as ``limits``). An incomplete
 address is never a rejection: the whole address is replaced by the configured default and
 flagged. Among the rows that pass, a CPF seen again later in the file is rejected as
 ``duplicate_cpf_in_file``; the first (lowest ``row_number``) is kept.
@@ -14,6 +16,7 @@ flagged. Among the rows that pass, a CPF seen again later in the file is rejecte
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,12 +24,14 @@ import numpy as np
 import pandas as pd
 
 from kroton_pipeline.domain import lead_fields as fields
+from kroton_pipeline.domain.column_limits import ColumnLimit
 from kroton_pipeline.domain.cpf import cpf_check_column, cpf_digits_column
 from kroton_pipeline.domain.emails import email_valid_column
 from kroton_pipeline.domain.gender import first_name_keys, normalise_genders
 from kroton_pipeline.domain.kroton_answers import KROTON_SYSTEMS
 from kroton_pipeline.domain.phones import VALID_DDDS, phone_valid_column, split_phone_columns
 from kroton_pipeline.domain.rejections import AddressIssue, RejectionReason
+from kroton_pipeline.export_reading import ROW_PROBLEM
 from kroton_pipeline.settings import BusinessRules
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -106,11 +111,19 @@ def normalise_leads(
     rules: BusinessRules,
     default_address: DefaultAddress = DefaultAddress(),  # frozen: sharing it is safe
     known_modalities: frozenset[str] = DEFAULT_MODALITIES,
+    seen: SeenCpfs | None = None,
+    limits: Mapping[str, ColumnLimit] | None = None,
 ) -> NormalisedLeads:
     """Normalise and validate an export read with every column as text.
 
     ``raw`` has the export columns (extra ones are ignored) and an int ``row_number``
-    (1-based data row; numbered from 1 in file order when absent).
+    (1-based data row; numbered from 1 in file order when absent). A row whose
+    ``_row_problem`` column (see ``export_reading``) holds a text is rejected as
+    ``wrong_field_count`` with that text as detail. ``seen`` carries the valid CPFs of
+    earlier chunks of the same file (a file read in chunks), so a repeat across chunks is a
+    ``duplicate_cpf_in_file`` too. ``limits`` are what the database columns accept
+    (``db.limits.SUBSCRIPTION_LIMITS``, which the import passes): a value past one is a
+    ``value_too_long`` / ``value_out_of_range`` rejection.
     """
     check_columns(raw)
     frame = raw.reset_index(drop=True)
@@ -121,6 +134,9 @@ def normalise_leads(
     col = {name: fields.text_column(frame[name]) for name in _FREE_TEXT_COLUMNS}
     col |= {name: fields.code_column(frame[name]) for name in _CODE_COLUMNS}
     checks: list[tuple[np.ndarray, RejectionReason, str]] = []
+    problem = frame[ROW_PROBLEM] if ROW_PROBLEM in frame.columns else None
+    if problem is not None:
+        checks.append((problem.notna().to_numpy(), R.WRONG_FIELD_COUNT, "wrong number of fields"))
 
     cpf = cpf_digits_column(frame["cpf"])
     repeated, check_ok = cpf_check_column(cpf)
@@ -184,15 +200,8 @@ def normalise_leads(
          "system is not one of Kroton's (COLABORAR, OLIMPO, SAP, ATHENAS)"),
     ]  # fmt: skip
 
-    conditions = [mask for mask, _, _ in checks]
-    # Object arrays: a fixed-width numpy string would truncate the details written later.
-    reason = np.select(conditions, [str(r) for _, r, _ in checks], default="").astype(object)
-    detail = np.select(conditions, [d for _, _, d in checks], default="").astype(object)
-    _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail)
-    keep = reason == ""
-
     address = _addresses(col, default_address)
-    valid = pd.DataFrame(
+    candidates = pd.DataFrame(
         {
             "row_number": row_number,
             "cpf": cpf,
@@ -215,19 +224,81 @@ def normalise_leads(
         },
         columns=list(VALID_COLUMNS),
     )
-    valid = _sorted(valid[keep])
+    checks += _limit_checks(candidates, limits or {})
+
+    conditions = [mask for mask, _, _ in checks]
+    # Object arrays: a fixed-width numpy string would truncate the details written later.
+    reason = np.select(conditions, [str(r) for _, r, _ in checks], default="").astype(object)
+    detail = np.select(conditions, [d for _, _, d in checks], default="").astype(object)
+    if problem is not None:
+        has_problem = problem.notna().to_numpy()
+        detail[has_problem] = problem[has_problem].to_numpy(dtype=object)
+    _reject_duplicates(cpf.to_numpy(dtype=object), row_number, reason, detail, seen)
+    keep = reason == ""
+
+    valid = _sorted(candidates[keep])
     rejected = _rejections(frame, cpf, row_number, reason, detail)
     return NormalisedLeads(valid=valid, rejected=rejected)
 
 
+def _limit_checks(
+    candidates: pd.DataFrame, limits: Mapping[str, ColumnLimit]
+) -> list[tuple[np.ndarray, RejectionReason, str]]:
+    """A check per column whose database limit some value would exceed."""
+    checks = []
+    for column, limit in limits.items():
+        if column not in candidates.columns or column == "row_number":
+            continue
+        over = limit.violations(candidates[column])
+        if over.any():
+            reason = R.VALUE_TOO_LONG if limit.max_length is not None else R.VALUE_OUT_OF_RANGE
+            checks.append((over, reason, limit.detail()))
+    return checks
+
+
+class SeenCpfs:
+    """The CPFs of valid rows in earlier chunks of the same file, with their row numbers
+    (as sorted int64 arrays: 16 bytes a row, so a 1,000,000-row file stays small)."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, np.int64)
+        self.rows = np.empty(0, np.int64)
+
+    def first_rows(self, cpfs: np.ndarray) -> np.ndarray:
+        """The row each CPF was first seen on, 0 where it was not."""
+        if not len(self.keys):
+            return np.zeros(len(cpfs), np.int64)
+        position = np.minimum(np.searchsorted(self.keys, cpfs), len(self.keys) - 1)
+        return np.where(self.keys[position] == cpfs, self.rows[position], 0)
+
+    def add(self, cpfs: np.ndarray, rows: np.ndarray) -> None:
+        keys = np.concatenate([self.keys, cpfs])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], np.concatenate([self.rows, rows])[order]
+
+
 def _reject_duplicates(
-    cpf: np.ndarray, row_number: np.ndarray, reason: np.ndarray, detail: np.ndarray
+    cpf: np.ndarray,
+    row_number: np.ndarray,
+    reason: np.ndarray,
+    detail: np.ndarray,
+    seen: SeenCpfs | None = None,
 ) -> None:
-    """Mark later valid rows sharing a CPF with an earlier valid row (in place)."""
+    """Mark later valid rows sharing a CPF with an earlier valid row (in place); with
+    ``seen``, earlier chunks' rows count too and this chunk's first rows are added."""
     candidates = np.flatnonzero(reason == "")
     candidates = candidates[np.argsort(row_number[candidates], kind="stable")]
+    if seen is not None and len(candidates):
+        earlier = seen.first_rows(pd.Series(cpf[candidates]).astype("int64").to_numpy())
+        again = earlier > 0
+        reason[candidates[again]] = str(R.DUPLICATE_CPF_IN_FILE)
+        detail[candidates[again]] = [f"same cpf as row {row}" for row in earlier[again]]
+        candidates = candidates[~again]
     cpfs = pd.Series(cpf[candidates])
     duplicated = cpfs.duplicated(keep="first").to_numpy()
+    if seen is not None and len(candidates):
+        firsts = candidates[~duplicated]
+        seen.add(pd.Series(cpf[firsts]).astype("int64").to_numpy(), row_number[firsts])
     if not duplicated.any():
         return
     rows = row_number[candidates]
@@ -273,7 +344,7 @@ def _rejections(
     detail: np.ndarray,
 ) -> pd.DataFrame:
     rejected = reason != ""
-    export_columns = [str(c) for c in frame.columns if c != "row_number"]
+    export_columns = [str(c) for c in frame.columns if c not in ("row_number", ROW_PROBLEM)]
     cells = []
     for name in export_columns:
         values = frame.loc[rejected, name].astype(object)

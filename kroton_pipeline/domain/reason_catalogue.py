@@ -142,6 +142,12 @@ _FIX_AT_SOURCE = (
     "Fix the export: correct the value at the source; a later export brings the lead in."
 )
 _REJECTIONS: dict[RejectionReason, tuple[str, Action, str]] = {
+    R.WRONG_FIELD_COUNT: (
+        "The row has more or fewer fields than the header (often an unquoted delimiter); "
+        "detail: both counts.",
+        Action.FIX_EXPORT,
+        "Fix the export: quote values holding the delimiter; the rest of the file imported.",
+    ),
     R.INVALID_CPF: (
         "CPF is empty, does not have 11 digits or its check digits are wrong.",
         Action.FIX_EXPORT,
@@ -221,6 +227,16 @@ _REJECTIONS: dict[RejectionReason, tuple[str, Action, str]] = {
     ),
     R.INVALID_SYSTEM: (
         "The system is not one of Kroton's: COLABORAR, OLIMPO, SAP, ATHENAS.",
+        Action.FIX_EXPORT,
+        _FIX_AT_SOURCE,
+    ),
+    R.VALUE_TOO_LONG: (
+        "A value is longer than its database column holds (detail: the column and its limit).",
+        Action.FIX_EXPORT,
+        _FIX_AT_SOURCE,
+    ),
+    R.VALUE_OUT_OF_RANGE: (
+        "A number is outside what its database column holds (detail: the column).",
         Action.FIX_EXPORT,
         _FIX_AT_SOURCE,
     ),

@@ -12,6 +12,7 @@ from enum import StrEnum
 class RejectionReason(StrEnum):
     """Reason code of a lead that could not be imported (``lead_rejections.reason``)."""
 
+    WRONG_FIELD_COUNT = "wrong_field_count"
     INVALID_CPF = "invalid_cpf"
     DUPLICATE_CPF_IN_FILE = "duplicate_cpf_in_file"
     CPF_ALREADY_IMPORTED = "cpf_already_imported"
@@ -29,6 +30,8 @@ class RejectionReason(StrEnum):
     INVALID_CAPTURE_PERIOD = "invalid_capture_period"
     INVALID_MODALITY = "invalid_modality"
     INVALID_SYSTEM = "invalid_system"
+    VALUE_TOO_LONG = "value_too_long"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
 
 
 class AddressIssue(StrEnum):

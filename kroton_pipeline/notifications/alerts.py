@@ -137,6 +137,25 @@ def import_volume_alert(
     )
 
 
+def all_rows_rejected_alert(rejected_files: Mapping[date, int]) -> AlertCondition:
+    """Import dates whose export had rows and saw every one rejected (rows in by date)."""
+    dates = ", ".join(
+        f"{day.isoformat()} ({rows} rows)" for day, rows in sorted(rejected_files.items())
+    )
+    return AlertCondition(
+        key="all_rows_rejected",
+        title="every row of an export rejected",
+        active=bool(rejected_files),
+        value=float(sum(rejected_files.values())),
+        detail=(
+            f"nothing imported for {dates}: every row was rejected (see lead_rejections for "
+            "the reasons; a shifted column or a wrong export is the usual cause)"
+            if rejected_files
+            else "every export of the run had rows imported"
+        ),
+    )
+
+
 def success_rate_alerts(
     accepted: int, sent: int, thresholds: AlertThresholds
 ) -> list[AlertCondition]:

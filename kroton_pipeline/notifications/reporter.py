@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from kroton_pipeline.notifications.alert_state import Transition, record_alert
 from kroton_pipeline.notifications.alerts import (
     AlertCondition,
+    all_rows_rejected_alert,
     api_figures_from_metadata,
     import_volume_alert,
     rate_limit_alerts,
@@ -30,7 +31,12 @@ from kroton_pipeline.notifications.messages import (
     run_finished_message,
     run_url,
 )
-from kroton_pipeline.notifications.run_facts import RunFacts, import_volumes, root_error
+from kroton_pipeline.notifications.run_facts import (
+    RunFacts,
+    import_volumes,
+    root_error,
+    wholly_rejected,
+)
 from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.reporting.stuck_leads import find_stuck_leads
 from kroton_pipeline.reporting.success_rate import (
@@ -87,6 +93,7 @@ class RunReporter:
         figures = api_figures_from_metadata(facts.all_metadata)
         found = rate_limit_alerts(figures, self.thresholds) + retry_alerts(figures, self.thresholds)
         if "subscriptions" in facts.materialized:
+            found.append(all_rows_rejected_alert(wholly_rejected(self.engine, facts.dates)))
             for import_date in facts.dates[-1:]:  # the newest date of a backfill is "today"
                 rows_today, trailing = import_volumes(self.engine, import_date)
                 if rows_today is None:

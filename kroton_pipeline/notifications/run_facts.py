@@ -105,6 +105,18 @@ def import_volumes(engine: Engine, import_date: date) -> tuple[int | None, list[
         return today, [int(rows) for rows in trailing]
 
 
+def wholly_rejected(engine: Engine, import_dates: list[date]) -> dict[date, int]:
+    """Rows in of each of ``import_dates`` whose export had rows and imported none."""
+    table = ImportFile.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.import_date, table.c.rows_in).where(
+                table.c.import_date.in_(import_dates), table.c.rows_in > 0, table.c.imported == 0
+            )
+        ).all()
+    return {day: int(rows_in) for day, rows_in in rows}
+
+
 def root_error(error: Any) -> Any:
     """The user's exception inside Dagster's wrappers (``DagsterExecutionStepExecutionError``)."""
     while (

@@ -3,7 +3,9 @@
 Every input row ends as a subscription or a rejection (rows in = imported + rejected), and
 re-importing the same date is idempotent: rejections of the date are replaced, leads already
 imported for the date are updated only while nothing has been done with them yet
-(``to_sync``), and a CPF imported on an earlier date is rejected rather than reset.
+(``to_sync``). One active subscription per CPF (``db.attempts``): a CPF active or enrolled
+from an earlier date is rejected, one whose attempt ended without success comes back as a new
+attempt, an erased person never comes back.
 """
 
 from __future__ import annotations
@@ -17,22 +19,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from kroton_pipeline.db.attempts import RowFate, classify_rows, latest_attempts
+from kroton_pipeline.db.limits import SUBSCRIPTION_LIMITS
 from kroton_pipeline.db.models import ErasedPerson, ImportFile, LeadRejection, Subscription
-from kroton_pipeline.db.status_changes import record_created
-from kroton_pipeline.db.upserts import insert_returning_ids, insert_rows, upsert_rows
+from kroton_pipeline.db.status_changes import record_created, record_created_at
+from kroton_pipeline.db.upserts import copy_frame, insert_returning_ids, insert_rows, upsert_rows
 from kroton_pipeline.domain.erasure_digest import erased_among
 from kroton_pipeline.domain.leads import (
     VALID_COLUMNS,
     DefaultAddress,
+    NormalisedLeads,
+    SeenCpfs,
     check_columns,
     normalise_leads,
 )
 from kroton_pipeline.domain.rejections import RejectionReason
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.landing import ExportFile, read_export_bytes, sha256_of
+from kroton_pipeline.export_reading import read_export_chunks
+from kroton_pipeline.landing import ExportFile, sha256_of
 from kroton_pipeline.settings import BusinessRules, erasure_keys
 from kroton_pipeline.staging import StagedBatch
 from kroton_pipeline.timeutil import utcnow
@@ -127,103 +133,48 @@ def import_export(
     default_address: DefaultAddress | None = None,
     content: bytes | None = None,
 ) -> ImportResult:
-    """Import ``export`` (a landing file or directory, or a staged batch) into the database
-    and return what happened; ``content`` stands in for a single file's bytes.
+    """Import ``export`` (a landing file or Spark directory, or a staged batch) into the
+    database and return what happened; ``content`` stands in for a single file's bytes.
 
-    Raises ``MissingColumnsError`` (naming the columns) before anything is written when a
-    required column is absent, and ``ExportUnreadable`` for a file that is not CSV/Parquet.
+    The export is read and imported in chunks of about ``CHUNK_ROWS`` rows, all in one
+    transaction, so memory stays bounded whatever the file's size and a file that turns out
+    unreadable half-way writes nothing. Raises ``MissingColumnsError`` (naming the columns)
+    before anything is written when a required column is absent, and ``ExportUnreadable``
+    for a file that cannot be read exactly.
     """
     started = time.monotonic()
-    if content is None:
-        raw, sha256 = export.read()
+    if content is not None:
+        chunks, sha256 = read_export_chunks(content, export.fmt, export.name), sha256_of(content)
+        del content
     else:
-        raw, sha256 = read_export_bytes(content, export.fmt, export.name), sha256_of(content)
+        chunks, sha256 = export.chunks(), export.digest()
+    raw: pd.DataFrame | None = next(chunks)
     check_columns(raw)
     import_date = export.import_date
-    result = ImportResult(import_date, export.name, sha256, rows_in=len(raw))
-    normalised = normalise_leads(
-        raw,
-        import_date=import_date,
-        rules=rules,
-        default_address=default_address or DefaultAddress(),
-    )
-    valid, rejected = normalised.valid, normalised.rejected
+    result = ImportResult(import_date, export.name, sha256, rows_in=0)
+    seen = SeenCpfs()
+    reasons: Counter[str] = Counter()
     now = utcnow()
 
     with engine.begin() as conn:
-        table = Subscription.__table__
-        cpfs = valid["cpf"].tolist()
-        latest = latest_attempts(conn, cpfs)
-        erased = _erased(conn, cpfs)
-        fate = classify_rows(cpfs, latest, erased, import_date)
-        # Plain bool arrays: an empty object Series would select columns instead of rows.
-        gone = fate == RowFate.ERASED
-        earlier = fate == RowFate.ACTIVE_ELSEWHERE
-        same_day = fate == RowFate.SAME_DAY
-        returning = fate == RowFate.RETURNING
-        # An erased person's row rejected for another reason (a bad phone, a repeat in the
-        # file) keeps no personal data either: only its reason and row number.
-        rejected_cpfs = [c for c in rejected["cpf"].tolist() if isinstance(c, str)]
-        erased_rejected = _erased(conn, rejected_cpfs) if rejected_cpfs else set()
-        rejections = _rejection_rows(
-            rejected, valid[earlier], valid[gone], import_date, now, erased_rejected
-        )
-
-        # In slices: holding every new row as a dict at once (plus SQLAlchemy's copy of the
-        # parameters) raised the peak memory of a 100,000-row import by ~300 MB.
-        new_leads = valid[(fate == RowFate.NEW) | returning]
-        for start in range(0, len(new_leads), INSERT_SLICE_ROWS):
-            new_rows = _records(
-                new_leads.iloc[start : start + INSERT_SLICE_ROWS], SUBSCRIPTION_FIELDS
-            )
-            for row in new_rows:
-                before = latest.get(row["cpf"])
-                row["gender_source"] = "export" if row["gender"] else None
-                row.update(
-                    import_date=import_date,
-                    status=Status.TO_SYNC.value,
-                    attempts=0,
-                    attempt_number=1 if before is None else before.attempt_number + 1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            inserted = insert_returning_ids(
-                conn, table, new_rows, "cpf", where=table.c.status == Status.TO_SYNC.value
-            )
-            record_created(conn, inserted, run_id, now=now)
-            result.created += len(new_rows)
-        result.returned = int(returning.sum())
-
-        # Same date imported again: refresh the data of leads nothing has happened to yet.
-        again = valid[same_day]
-        refreshable = np.array(
-            [latest[cpf].status == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
-        )
-        refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
-        for row in refresh_rows:
-            row["gender_source"] = "export" if row["gender"] else None
-            row["updated_at"] = now
-        if refresh_rows:
-            # By id: the CPF alone no longer names one subscription.
-            columns = [key for key in refresh_rows[0] if key != "cpf"]
-            conn.execute(
-                update(table)
-                .where(table.c.id == bindparam("lead_id"))
-                .values({column: bindparam(f"new_{column}") for column in columns}),
-                [
-                    {"lead_id": latest[row["cpf"]].id}
-                    | {f"new_{column}": row[column] for column in columns}
-                    for row in refresh_rows
-                ],
-            )
-        result.updated = len(refresh_rows)
-        result.unchanged = len(again) - len(refresh_rows)
-
         conn.execute(delete(LeadRejection).where(LeadRejection.import_date == import_date))
-        insert_rows(conn, LeadRejection, rejections)
-        result.rejected = len(rejections)
-        result.rejections_by_reason = dict(Counter(row["reason"] for row in rejections))
-        result.address_defaulted = int(valid["address_defaulted"].sum()) if len(valid) else 0
+        while raw is not None:
+            normalised = normalise_leads(
+                raw,
+                import_date=import_date,
+                rules=rules,
+                default_address=default_address or DefaultAddress(),
+                seen=seen,
+                limits=SUBSCRIPTION_LIMITS,
+            )
+            result.rows_in += len(raw)
+            raw = None  # freed before the next chunk is read
+            _import_chunk(conn, normalised, result, reasons, run_id, now)
+            del normalised
+            raw = next(chunks, None)
+        if conn.dialect.name == "postgresql":
+            record_created_at(conn, now, result.created, run_id)
+        result.rejections_by_reason = dict(reasons)
         result.seconds = time.monotonic() - started
 
         previous = conn.execute(
@@ -233,6 +184,7 @@ def import_export(
         ).first()
         if previous is not None:
             result.previous_sha256, result.previous_rows_in = previous
+
         upsert_rows(
             conn,
             ImportFile,
@@ -260,6 +212,118 @@ def import_export(
         result.rejected,
     )
     return result
+
+
+def _import_chunk(
+    conn: Connection,
+    normalised: NormalisedLeads,
+    result: ImportResult,
+    reasons: Counter[str],
+    run_id: str | None,
+    now: datetime,
+) -> None:
+    """Write one chunk's subscriptions and rejections; add its counts to ``result``."""
+    import_date = result.import_date
+    valid, rejected = normalised.valid, normalised.rejected
+    table = Subscription.__table__
+    cpfs = valid["cpf"].tolist()
+    latest = latest_attempts(conn, cpfs)
+    erased = _erased(conn, cpfs)
+    fate = classify_rows(cpfs, latest, erased, import_date)
+    # Plain bool arrays: an empty object Series would select columns instead of rows.
+    gone = fate == RowFate.ERASED
+    earlier = fate == RowFate.ACTIVE_ELSEWHERE
+    same_day = fate == RowFate.SAME_DAY
+    returning = fate == RowFate.RETURNING
+    # An erased person's row rejected for another reason (a bad phone, a repeat in the
+    # file) keeps no personal data either: only its reason and row number.
+    rejected_cpfs = [c for c in rejected["cpf"].tolist() if isinstance(c, str)]
+    erased_rejected = _erased(conn, rejected_cpfs) if rejected_cpfs else set()
+    rejections = _rejection_rows(
+        rejected, valid[earlier], valid[gone], import_date, now, erased_rejected
+    )
+
+    new_leads = valid[(fate == RowFate.NEW) | returning].copy()
+    new_leads["attempt_number"] = [
+        1 if cpf not in latest else latest[cpf].attempt_number + 1
+        for cpf in new_leads["cpf"].tolist()
+    ]
+    result.created += _insert_new_leads(conn, new_leads, import_date, now, run_id)
+    result.returned += int(returning.sum())
+
+    # Same date imported again: refresh the data of leads nothing has happened to yet.
+    again = valid[same_day]
+    refreshable = np.array(
+        [latest[cpf].status == Status.TO_SYNC.value for cpf in again["cpf"].tolist()], bool
+    )
+    refresh_rows = _records(again[refreshable], SUBSCRIPTION_FIELDS)
+    if refresh_rows:
+        # By id: the CPF alone no longer names one subscription.
+        columns = [key for key in refresh_rows[0] if key != "cpf"]
+        columns += ["gender_source", "updated_at"]
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("lead_id"))
+            .values({column: bindparam(f"new_{column}") for column in columns}),
+            [
+                {"lead_id": latest[row["cpf"]].id}
+                | {f"new_{column}": row[column] for column in columns if column in row}
+                | {"new_gender_source": "export" if row["gender"] else None, "new_updated_at": now}
+                for row in refresh_rows
+            ],
+        )
+    result.updated += len(refresh_rows)
+    result.unchanged += len(again) - len(refresh_rows)
+
+    insert_rows(conn, LeadRejection, rejections)
+    result.rejected += len(rejections)
+    reasons.update(row["reason"] for row in rejections)
+    result.address_defaulted += int(valid["address_defaulted"].sum()) if len(valid) else 0
+
+
+def _insert_new_leads(
+    conn: Connection, new_leads: pd.DataFrame, import_date: date, now: datetime, run_id: str | None
+) -> int:
+    """Insert new subscriptions (``to_sync``) with their first history row; their number.
+
+    PostgreSQL: one ``COPY`` of the frame; the caller writes the history rows of the whole
+    file at the end (the rows of one import share ``created_at``). Elsewhere: in slices of
+    rows as dicts; holding every new row as a dict at once raised the peak memory of a
+    100,000-row import by ~300 MB.
+    """
+    if conn.dialect.name == "postgresql":
+        frame = new_leads.loc[:, [*SUBSCRIPTION_FIELDS, "attempt_number"]]
+        frame["birthday"] = frame["birthday"].dt.strftime("%Y-%m-%d")
+        frame["gender_source"] = frame["gender"].notna().map({True: "export", False: None})
+        frame["import_date"] = import_date.isoformat()
+        frame["status"] = Status.TO_SYNC.value
+        frame["attempts"] = 0
+        frame["created_at"] = frame["updated_at"] = now.isoformat()
+        # The history rows are written once for the whole file (record_created_at).
+        return copy_frame(conn, Subscription, frame)
+    table = Subscription.__table__
+    created = 0
+    for start in range(0, len(new_leads), INSERT_SLICE_ROWS):
+        new_rows = _records(
+            new_leads.iloc[start : start + INSERT_SLICE_ROWS],
+            (*SUBSCRIPTION_FIELDS, "attempt_number"),
+        )
+        for row in new_rows:
+            row["gender_source"] = "export" if row["gender"] else None
+            row.update(
+                import_date=import_date,
+                status=Status.TO_SYNC.value,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        # Among to_sync rows the CPF is unique (one active subscription per CPF).
+        inserted = insert_returning_ids(
+            conn, table, new_rows, "cpf", where=table.c.status == Status.TO_SYNC.value
+        )
+        record_created(conn, inserted, run_id, now=now)
+        created += len(new_rows)
+    return created
 
 
 def _erased(conn: Any, cpfs: list[str]) -> set[str]:

@@ -26,6 +26,7 @@ PIPELINE_ASSETS = {
             "no_duplicate_cpf",
             "no_unknown_status",
             "rows_in_equal_imported_plus_rejected",
+            "some_rows_imported",
             "valid_cpfs_only",
         ],
     ),

@@ -30,6 +30,7 @@ IMPORT_ASSETS = ("subscriptions", "subscription_genders", "course_matches", "reg
 ALL_JOBS_ASSETS = (*IMPORT_ASSETS, "follow_up_snapshots")
 CHECKS = {
     "rows_in_equal_imported_plus_rejected",
+    "some_rows_imported",
     "valid_cpfs_only",
     "no_duplicate_cpf",
     "no_unknown_status",

@@ -37,6 +37,12 @@ CHECKS = [
         description="Every exported row became a subscription or a rejection.",
     ),
     dg.AssetCheckSpec(
+        "some_rows_imported",
+        asset="subscriptions",
+        description="A file with rows imported at least one of them: a file whose every row "
+        "was rejected (shifted columns, a wrong export) fails, and alerts.",
+    ),
+    dg.AssetCheckSpec(
         "valid_cpfs_only",
         asset="subscriptions",
         description="Every subscription of the partition has a CPF with valid check digits.",
@@ -155,6 +161,7 @@ def _date_record(engine: Engine, result: ImportResult) -> DateRecord:
         },
         checks=[
             rows_balance_check(engine, [result]),
+            some_rows_imported_check(result),
             dg.AssetCheckResult(
                 check_name="valid_cpfs_only",
                 passed=invalid_cpfs == 0,
@@ -199,6 +206,21 @@ def rows_balance_check(engine: Engine, results: list[ImportResult]) -> dg.AssetC
             "rows_in": sum(result.rows_in for result in results),
             "subscriptions_plus_rejections_stored": stored_total,
             "unbalanced": "; ".join(unbalanced) or "none",
+        },
+    )
+
+
+def some_rows_imported_check(result: ImportResult) -> dg.AssetCheckResult:
+    """Fails when the file had rows and every one of them was rejected."""
+    reasons = sorted(result.rejections_by_reason.items(), key=lambda item: -item[1])
+    return dg.AssetCheckResult(
+        check_name="some_rows_imported",
+        passed=result.rows_in == 0 or result.imported > 0,
+        metadata={
+            "rows_in": result.rows_in,
+            "imported": result.imported,
+            "rejected": result.rejected,
+            "main_rejection_reason": reasons[0][0] if reasons else "none",
         },
     )
 
