@@ -1,4 +1,4 @@
-"""The landing location of the daily Databricks export (SPEC §9).
+"""The landing location of the daily Databricks export.
 
 One export per import date, in a local folder or an object-store URL (any fsspec URL;
 ``s3://`` needs ``s3fs`` installed):

@@ -1,4 +1,4 @@
-"""Normalisation and validation of one Databricks export (SPEC §6 step 1, §9).
+"""Normalisation and validation of one Databricks export.
 
 :func:`normalise_leads` turns the export's text columns into typed, normalised columns and
 splits the rows into ``valid`` (ready to upsert as subscriptions) and ``rejected`` (ready for
