@@ -64,7 +64,7 @@ def test_migrations_ship_inside_the_package() -> None:
     # Importable packages, so a non-editable install copies the revisions with the code.
     assert (migrate.MIGRATIONS_DIR / "__init__.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "versions" / "__init__.py").is_file()
-    assert migrate.head() == "0008"
+    assert migrate.head() == "0009"
 
 
 def test_command_line_upgrade_and_current(tmp_path, capsys, monkeypatch) -> None:
