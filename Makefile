@@ -17,7 +17,7 @@ demo: $(BIN)/.installed  ## run the whole pipeline on the sandbox and print the 
 # Two parts: the tests that can share the machine run on parallel workers, then the few that
 # must run alone (they restart PostgreSQL or run a whole Dagster deployment).
 test: $(BIN)/.installed  ## the test suite (PostgreSQL at 127.0.0.1:5432 when reachable)
-	$(BIN)/python -m pytest -n auto -m "not serial"
+	$(BIN)/python -m pytest -n auto --dist loadgroup -m "not serial"
 	$(BIN)/python -m pytest -m serial
 
 lint: $(BIN)/.installed  ## ruff, and the import contracts of pyproject.toml (imports run downward)

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ from sqlalchemy import create_engine, select
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline_tests.ui.graphql import GraphQL, int_entries, markdown_entry
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
+# On SQLite and mostly waiting (sensor ticks, daemon-launched backfills): it runs beside the
+# other tests, its three tests on one worker so that they share one open UI.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 3
@@ -38,17 +41,57 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Opening:
+    """What the UI showed right after it opened, before any test touched it (the tests run
+    in random order; a backfill test's runs must not count as the opening's)."""
+
+    demo_runs: list[str]
+    first_run_popup: bool
+    ticks: list[list[dict]]
+    runs_after_ticks: list[str]
+    run_statuses: list[str]
+    funnel_leads_total: int
+    leads_in_database: int
+
+
 class OpenUI:
     def __init__(self, workdir: Path, api: GraphQL, log: Path) -> None:
         self.workdir, self.api, self.log = workdir, api, log
+        self.opening = self._observe_opening()
+
+    def _observe_opening(self) -> Opening:
+        demo_runs = self.api.run_ids()
+        popup = self.api.should_show_first_run_popup()
+        # Two ticks of the landing sensor (its interval is 60 s) and of the funnel sensor.
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            ticks = [
+                self.api.sensor_ticks(name) for name in ("landing_sensor", "funnel_refresh_sensor")
+            ]
+            if all(len(found) >= 2 for found in ticks):
+                break
+            time.sleep(5)
+        else:
+            raise AssertionError(f"sensors did not tick twice: {ticks}")
+        [funnel] = self.api.materializations("funnel_report")[:1]
+        return Opening(
+            demo_runs=demo_runs,
+            first_run_popup=popup,
+            ticks=ticks,
+            runs_after_ticks=self.api.run_ids(),
+            run_statuses=[run["status"] for run in self.api.runs()],
+            funnel_leads_total=int_entries(funnel)["leads_total"],
+            leads_in_database=sum(sum(c.values()) for c in self.counts_by_date().values()),
+        )
 
     @property
     def database_url(self) -> str:
         return f"sqlite:///{self.workdir / 'kroton_pipeline.db'}"
 
     def dates(self) -> list[str]:
-        names = sorted(p.name for p in (self.workdir / "landing").iterdir())
-        return [re.search(r"\d{4}-\d\d-\d\d", name).group(0) for name in names]  # type: ignore[union-attr]
+        names = [p.name for p in (self.workdir / "landing").glob("leads_*")]
+        return sorted({re.search(r"\d{4}-\d\d-\d\d", n).group(0) for n in names})  # type: ignore[union-attr]
 
     def counts_by_date(self) -> dict[str, Counter[str]]:
         engine = create_engine(self.database_url)
@@ -103,25 +146,15 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenUI]:
 
 
 def test_opening_launches_nothing_and_the_funnel_is_there(ui: OpenUI) -> None:
-    demo_runs = ui.api.run_ids()
-    assert demo_runs, "the demo's runs should be in the instance"
-    assert not ui.api.should_show_first_run_popup()
-    # Two ticks of the landing sensor (its interval is 60 s) and of the funnel sensor.
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        ticks = [ui.api.sensor_ticks(name) for name in ("landing_sensor", "funnel_refresh_sensor")]
-        if all(len(found) >= 2 for found in ticks):
-            break
-        time.sleep(5)
-    else:
-        raise AssertionError(f"sensors did not tick twice: {ticks}")
-    assert all(tick["status"] == "SKIPPED" for found in ticks for tick in found), ticks
-    assert ui.api.run_ids() == demo_runs
-    assert all(run["status"] == "SUCCESS" for run in ui.api.runs())
-    [funnel] = ui.api.materializations("funnel_report")[:1]
-    assert int_entries(funnel)["leads_total"] == sum(
-        sum(counts.values()) for counts in ui.counts_by_date().values()
+    opening = ui.opening
+    assert opening.demo_runs, "the demo's runs should be in the instance"
+    assert not opening.first_run_popup
+    assert all(tick["status"] == "SKIPPED" for found in opening.ticks for tick in found), (
+        opening.ticks
     )
+    assert opening.runs_after_ticks == opening.demo_runs
+    assert set(opening.run_statuses) == {"SUCCESS"}, opening.run_statuses
+    assert opening.funnel_leads_total == opening.leads_in_database
 
 
 def _statuses(table: str) -> Counter[str]:
@@ -159,10 +192,12 @@ def test_a_range_with_one_missing_export_fails_that_date_alone(ui: OpenUI) -> No
     dates = ui.dates()
     middle = dates[1]
     export = next((ui.workdir / "landing").glob(f"leads_{middle}.*"))
-    export.rename(export.with_name(f"held_back_{export.name}"))
-
-    backfill = ui.api.launch_backfill("subscriptions", dates[0], dates[-1])
-    finished = ui.api.wait_for_backfill(backfill)
+    held_back = export.rename(export.with_name(f"held_back_{export.name}"))
+    try:
+        backfill = ui.api.launch_backfill("subscriptions", dates[0], dates[-1])
+        finished = ui.api.wait_for_backfill(backfill)
+    finally:
+        held_back.rename(export)  # the other tests (in any order) see every export
     [run] = finished["runs"]
     assert run["status"] == "FAILURE"
 
