@@ -220,26 +220,38 @@ def record_created(
     check_transition(None, Status.TO_SYNC)
     written = 0
     for chunk in chunked(ids, in_list_size(conn)):
-        source = select(
-            SUBS.c.id,
-            literal(None, String).label("from_status"),
-            SUBS.c.status,
-            literal(reason, Text),
-            literal(run_id, String),
-            literal(now),
-        ).where(SUBS.c.id.in_(chunk), SUBS.c.status == Status.TO_SYNC.value)
-        written += conn.execute(
-            insert(HISTORY).from_select(
-                ["subscription_id", "from_status", "to_status", "reason", "run_id", "changed_at"],
-                source,
-            )
-        ).rowcount
+        written += _first_history_rows(conn, SUBS.c.id.in_(chunk), run_id, reason, now)
     if written != len(ids):
         raise IllegalTransition(
             f"{len(ids) - written} of {len(ids)} new subscriptions are missing or not in "
             f"{Status.TO_SYNC.value}"
         )
     return written
+
+
+def _first_history_rows(
+    conn: Connection,
+    which: ColumnElement[bool],
+    run_id: str | None,
+    reason: str | None,
+    changed_at: datetime,
+) -> int:
+    """``None`` -> ``to_sync`` history rows for the subscriptions ``which`` selects among
+    those in ``to_sync``: one ``INSERT ... SELECT``; the number written."""
+    source = select(
+        SUBS.c.id,
+        literal(None, String).label("from_status"),
+        SUBS.c.status,
+        literal(reason, Text),
+        literal(run_id, String),
+        literal(changed_at),
+    ).where(which, SUBS.c.status == Status.TO_SYNC.value)
+    return conn.execute(
+        insert(HISTORY).from_select(
+            ["subscription_id", "from_status", "to_status", "reason", "run_id", "changed_at"],
+            source,
+        )
+    ).rowcount
 
 
 def record_created_at(
@@ -255,20 +267,7 @@ def record_created_at(
     if expected == 0:
         return 0
     check_transition(None, Status.TO_SYNC)
-    source = select(
-        SUBS.c.id,
-        literal(None, String).label("from_status"),
-        SUBS.c.status,
-        literal(reason, Text),
-        literal(run_id, String),
-        literal(created_at),
-    ).where(SUBS.c.created_at == created_at, SUBS.c.status == Status.TO_SYNC.value)
-    written = conn.execute(
-        insert(HISTORY).from_select(
-            ["subscription_id", "from_status", "to_status", "reason", "run_id", "changed_at"],
-            source,
-        )
-    ).rowcount
+    written = _first_history_rows(conn, SUBS.c.created_at == created_at, run_id, reason, created_at)
     if written != expected:
         raise IllegalTransition(
             f"{written} subscriptions created at {created_at.isoformat()} in "
