@@ -50,13 +50,14 @@ def _new_registrations(journal: list[dict[str, Any]]) -> int:
 
 def naive_baseline(leads: list[dict[str, Any]], kroton: Any, catalog: Any, today) -> None:
     """The source service's loop: search, look up twice, POST — once per lead, no sharing."""
-    from kroton_pipeline.clients.errors import KrotonError
-    from kroton_pipeline.domain.catalog_query import (
+    from kroton_pipeline.clients.transport import KrotonError
+    from kroton_pipeline.domain.kroton_api import (
         CourseSearch,
+        PayloadError,
         build_course_query,
+        build_enrolment_payload,
         choose_options,
     )
-    from kroton_pipeline.domain.enrolment_payload import PayloadError, build_enrolment_payload
     from kroton_pipeline.settings import BusinessRules
 
     rules = BusinessRules()
@@ -113,7 +114,7 @@ def run_ours(dialect: str, path: Any, today: date) -> OursRun:
     from kroton_pipeline.data.names import load_names
     from kroton_pipeline.db.engine import make_engine
     from kroton_pipeline.db.models import Subscription
-    from kroton_pipeline.domain.gender import GENDER_UNKNOWN
+    from kroton_pipeline.domain.leads import GENDER_UNKNOWN
     from kroton_pipeline.sandbox import SandboxServer
     from kroton_pipeline.settings import BusinessRules
     from kroton_pipeline.steps.fill_genders import fill_genders

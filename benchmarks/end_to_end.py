@@ -144,7 +144,7 @@ def _measure(flow: Any, today: Any) -> dict[str, float]:
 
     import httpx
 
-    from kroton_pipeline.clients.rate_limit import _BudgetBase
+    from kroton_pipeline.clients.transport import _BudgetBase
     from kroton_pipeline.sandbox import SandboxServer
 
     source = cached_export(today, LEADS, EXPORT_SEED)

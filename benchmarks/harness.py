@@ -173,7 +173,7 @@ def sandbox_clients(sandbox, budget_url: str | None = None, limit: int = 1_000_0
     budget of ``limit`` per sandbox window (process-local unless ``budget_url`` names a
     database)."""
     from kroton_pipeline.clients import CatalogClient, KrotonClient
-    from kroton_pipeline.clients.rate_limit import make_budget
+    from kroton_pipeline.clients.transport import make_budget
     from kroton_pipeline.settings import API_FORMATS
 
     window = sandbox.app.limiter.window

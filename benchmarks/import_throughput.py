@@ -88,7 +88,7 @@ def _baseline(url: str, path: Path, sample: int) -> dict[str, Any]:
     from validate_docbr import CPF
 
     from kroton_pipeline.db.engine import make_engine
-    from kroton_pipeline.domain.gender import first_name_key
+    from kroton_pipeline.domain.leads import first_name_key
     from kroton_pipeline.timeutil import utcnow
 
     engine = make_engine(url)

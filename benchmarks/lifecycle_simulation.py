@@ -35,9 +35,8 @@ from datetime import date, timedelta
 
 from benchmarks.harness import KROTON_REQUESTS_PER_DAY, Figure, print_report, ratio
 from kroton_pipeline.domain.budget_plan import BudgetPlan
-from kroton_pipeline.domain.kroton_answers import status_for_classification
+from kroton_pipeline.domain.kroton_api import TrackingRules, next_look, status_for_classification
 from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.domain.tracking import TrackingRules, next_look
 from kroton_pipeline.sandbox.lifecycle import DAY, Timing, fates, path_offsets
 
 OURS_CALLS_PER_NEW_LEAD = 2.03

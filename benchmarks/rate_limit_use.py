@@ -50,7 +50,7 @@ PROBE_CPF = "00000000191"
 def worker(db_url: str, kroton_url: str, start: float, until: float) -> dict[str, Any]:
     """One process: look the probe CPF up until ``until``, drawing from the shared budget."""
     from kroton_pipeline.clients import KrotonClient
-    from kroton_pipeline.clients.rate_limit import DatabaseRateBudget
+    from kroton_pipeline.clients.transport import DatabaseRateBudget
 
     budget = DatabaseRateBudget(db_url, "kroton", LIMIT, WINDOW)
     client = KrotonClient(

@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-# Column of the frame holding, for a row with the wrong number of fields, what is wrong.
-ROW_PROBLEM = "_row_problem"
+from kroton_pipeline.domain.leads import ROW_PROBLEM
+
 BOM = b"\xef\xbb\xbf"
 SAO_PAULO = "America/Sao_Paulo"
 # Whole cells that mean "no value" in Databricks, pandas, SQL and Excel exports.

@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from kroton_pipeline.clients.captacao import CaptacaoClient
-from kroton_pipeline.clients.catalog import CatalogClient
-from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.rate_limit import make_budget
-from kroton_pipeline.clients.transport import RetryPolicy
+from kroton_pipeline.clients.kroton import CatalogClient, KrotonClient
+from kroton_pipeline.clients.transport import RetryPolicy, make_budget
 from kroton_pipeline.data.names import names_loaded
 from kroton_pipeline.db import migrate
 from kroton_pipeline.db.engine import is_sqlite, make_engine
-from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.leads import scrub
 from kroton_pipeline.settings import Settings, SettingsError, alert_thresholds, load_settings
 
 # Fewer rows means the census table was never loaded (same figure as fix_data's check in

@@ -24,9 +24,8 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
-from kroton_pipeline.domain.cpf import cpf_digits
 from kroton_pipeline.domain.erased import ERASED_CPF_PREFIX
-from kroton_pipeline.domain.masking import PersonalDataFilter
+from kroton_pipeline.domain.leads import PersonalDataFilter, cpf_digits
 from kroton_pipeline.support.lead_report import render_story
 from kroton_pipeline.support.lead_story import LeadNotFound, find_story
 from kroton_pipeline.timeutil import utcnow

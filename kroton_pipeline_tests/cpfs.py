@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kroton_pipeline.domain.cpf import cpf_check_digits
+from kroton_pipeline.domain.leads import cpf_check_digits
 
 
 def make_cpf(base: int) -> str:

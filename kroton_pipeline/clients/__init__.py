@@ -2,12 +2,13 @@
 
 Clients: :class:`KrotonClient`, :class:`CaptacaoClient`, :class:`CatalogClient`.
 Resources: :class:`KrotonResource`, :class:`CaptacaoResource`, :class:`CatalogResource`.
-Failures: :mod:`kroton_pipeline.clients.errors`.
+Failures: :mod:`kroton_pipeline.clients.transport`.
 """
 
 from kroton_pipeline.clients.captacao import CaptacaoClient
-from kroton_pipeline.clients.catalog import CatalogClient
-from kroton_pipeline.clients.errors import (
+from kroton_pipeline.clients.kroton import CatalogClient, KrotonClient
+from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
+from kroton_pipeline.clients.transport import (
     AuthenticationFailed,
     KrotonError,
     KrotonRejected,
@@ -17,8 +18,6 @@ from kroton_pipeline.clients.errors import (
     RateLimited,
     TransientFailure,
 )
-from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
 
 __all__ = [
     "AuthenticationFailed",

@@ -7,13 +7,22 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from kroton_pipeline.clients.auth import TokenCache, captacao_login
-from kroton_pipeline.clients.counters import ClientCounters
-from kroton_pipeline.clients.errors import KrotonError
-from kroton_pipeline.clients.lookups import CpfLookupMethods
-from kroton_pipeline.clients.models import HealthResult
-from kroton_pipeline.clients.rate_limit import LocalRateBudget, RateBudget
-from kroton_pipeline.clients.transport import LogSink, RetryPolicy, build_transport, logger
+from kroton_pipeline.clients.kroton import (
+    CpfLookupMethods,
+    HealthResult,
+    TokenCache,
+    captacao_login,
+)
+from kroton_pipeline.clients.transport import (
+    ClientCounters,
+    KrotonError,
+    LocalRateBudget,
+    LogSink,
+    RateBudget,
+    RetryPolicy,
+    build_transport,
+    logger,
+)
 from kroton_pipeline.settings import KrotonApiFormat
 
 SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"

@@ -17,11 +17,8 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from kroton_pipeline.clients.captacao import CaptacaoClient
-from kroton_pipeline.clients.catalog import CatalogClient
-from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.models import HealthResult
-from kroton_pipeline.clients.rate_limit import make_budget
-from kroton_pipeline.clients.transport import RetryPolicy
+from kroton_pipeline.clients.kroton import CatalogClient, HealthResult, KrotonClient
+from kroton_pipeline.clients.transport import RetryPolicy, make_budget
 from kroton_pipeline.settings import API_FORMATS, KrotonApiFormat
 
 _SOURCE = API_FORMATS["source"]

@@ -21,24 +21,20 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import zlib
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy import Engine, delete, insert, select, text, update
 
-from kroton_pipeline.clients.counters import ClientCounters
-from kroton_pipeline.clients.errors import (
-    AuthenticationFailed,
-    KrotonRejected,
-    NotFound,
-    OutcomeUnknown,
-    RateLimited,
-    TransientFailure,
-)
-from kroton_pipeline.clients.rate_limit import RateBudget
-from kroton_pipeline.clients.redaction import install_library_log_filters, scrub
+from kroton_pipeline.db.engine import is_sqlite, make_engine
+from kroton_pipeline.db.models import RateLimitEvent
+from kroton_pipeline.domain.leads import PersonalDataFilter, mask_cpf, scrub
 
 logger = logging.getLogger("kroton_pipeline.clients")
 
@@ -370,3 +366,442 @@ def build_transport(
     if getattr(budget, "on_wait", None) is None:
         budget.on_wait = transport.on_budget_wait  # type: ignore[attr-defined]
     return transport
+
+
+class KrotonError(Exception):
+    """Base class of every client failure. ``endpoint`` is ``system.endpoint_name``."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
+class AuthenticationFailed(KrotonError):
+    """A credential was refused (bad client secret, password, API key or subscription key).
+
+    Terminal: the clients fail fast and do not retry, so a wrong secret costs one request.
+    """
+
+
+class RateLimited(KrotonError):
+    """The API kept answering 429 after the configured number of honoured ``Retry-After``s."""
+
+
+class TransientFailure(KrotonError):
+    """Retries exhausted on transient failures (5xx, timeouts, connection errors, bad JSON).
+
+    ``last_kind`` is ``"http_503"``, ``"timeout"``, ``"connect_error"``, ``"malformed"``...
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        attempts: int = 0,
+        last_kind: str | None = None,
+        last_status: int | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.attempts = attempts
+        self.last_kind = last_kind
+        self.last_status = last_status
+
+
+class KrotonRejected(KrotonError):
+    """A terminal 4xx answer: the request itself is wrong (invalid data, duplicate, unknown id).
+
+    ``message`` and ``errors`` are Kroton's (scrubbed of personal data); ``body`` is the whole
+    answer as Kroton sent it, e.g. for the ``inscricaoId`` of a 409 "CPF já possui inscrição
+    ativa". ``body`` may hold personal data: store it, do not log it.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        status_code: int,
+        kroton_message: str | None,
+        errors: list[str] | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.message = scrub(kroton_message) if kroton_message else None
+        self.errors = [scrub(str(e)) for e in errors or []]
+        self.body = body
+        detail = self.message or "no message"
+        if self.errors:
+            detail += f" ({'; '.join(self.errors)})"
+        super().__init__(f"{endpoint} refused with HTTP {status_code}: {detail}", endpoint=endpoint)
+
+    @property
+    def existing_inscricao_id(self) -> str | None:
+        """The existing inscription id Kroton names in a 409 answer, if any."""
+        if isinstance(self.body, dict) and self.body.get("inscricaoId"):
+            return str(self.body["inscricaoId"])
+        return None
+
+
+class NotFound(KrotonRejected):
+    """HTTP 404: the inscription (or other resource) is unknown to Kroton."""
+
+
+class OutcomeUnknown(KrotonError):
+    """A non-idempotent request (the registration POST) may or may not have been processed.
+
+    Raised on a timeout or lost connection after the request was sent, a 5xx answer, or an
+    unreadable 2xx answer. The client never re-sends it: reconcile with a CPF look-up.
+    """
+
+    def __init__(self, message: str, *, endpoint: str | None = None, kind: str) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.kind = kind
+
+
+class MalformedResponse(KrotonError):
+    """A 2xx answer whose JSON does not have the documented shape (not retried)."""
+
+
+__all__ = ["install_library_log_filters", "mask_cpf", "scrub"]
+
+
+# A filter on a logger only sees records logged on that very logger, so every logger the
+# libraries write to is listed (httpx logs each request with its URL at INFO).
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
+
+
+def install_library_log_filters() -> None:
+    """Scrub every record of the HTTP libraries' loggers (idempotent)."""
+    for name in LIBRARY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        if not any(isinstance(f, PersonalDataFilter) for f in library_logger.filters):
+            library_logger.addFilter(PersonalDataFilter())
+
+
+# Counters of :meth:`ClientCounters.as_metadata` shown as API figures -> their metadata key
+# suffix (asset metadata and Slack alerts).
+API_FIGURES = {
+    "requests_total": "requests",
+    "retries": "retries",
+    "rate_limited": "rate_limited_429",
+    "budget_waits": "budget_waits",
+    "budget_wait_seconds": "budget_wait_seconds",
+    "retry_after_wait_seconds": "retry_after_wait_seconds",
+}
+
+
+@dataclass
+class ClientCounters:
+    """What one client did during a run. Thread-safe; read with :meth:`as_metadata`.
+
+    ``requests`` counts every attempt by ``(endpoint, outcome)`` where the outcome is the HTTP
+    status code (``"200"``, ``"429"``) or a failure kind (``"timeout"``, ``"connect_error"``,
+    ``"connection_lost"``). Waiting for the shared budget is not an attempt: it is summed in
+    ``budget_wait_seconds``.
+    """
+
+    system: str
+    requests: Counter[tuple[str, str]] = field(default_factory=Counter)
+    retries: int = 0
+    rate_limited: int = 0
+    retry_after_wait_seconds: float = 0.0
+    budget_waits: int = 0
+    budget_wait_seconds: float = 0.0
+    budget_longest_sleep_seconds: float = 0.0
+    unknown_outcomes: int = 0
+    token_fetches: int = 0
+    token_renewals_on_401: int = 0
+    dry_run_payloads: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, amount: float = 1) -> None:
+        """Add ``amount`` to the counter attribute ``name``."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def note_longest_sleep(self, seconds: float) -> None:
+        """Keep the longest single sleep spent waiting for the budget."""
+        with self._lock:
+            self.budget_longest_sleep_seconds = max(self.budget_longest_sleep_seconds, seconds)
+
+    def count_request(self, endpoint: str, outcome: str | int) -> None:
+        with self._lock:
+            self.requests[(endpoint, str(outcome))] += 1
+
+    @property
+    def total_requests(self) -> int:
+        with self._lock:
+            return sum(self.requests.values())
+
+    def as_metadata(self) -> dict[str, int | float]:
+        """Flat ``{name: number}`` dict, e.g. ``kroton.requests.register.200``.
+
+        Plain ints and floats, so Dagster plots them across materializations.
+        """
+        prefix = self.system
+        with self._lock:
+            data: dict[str, int | float] = {
+                f"{prefix}.requests.{endpoint}.{outcome}": count
+                for (endpoint, outcome), count in sorted(self.requests.items())
+            }
+            data[f"{prefix}.requests_total"] = sum(self.requests.values())
+            for name in (
+                "retries",
+                "rate_limited",
+                "budget_waits",
+                "unknown_outcomes",
+                "token_fetches",
+                "token_renewals_on_401",
+                "dry_run_payloads",
+            ):
+                data[f"{prefix}.{name}"] = int(getattr(self, name))
+            data[f"{prefix}.budget_wait_seconds"] = round(self.budget_wait_seconds, 3)
+            data[f"{prefix}.budget_longest_sleep_seconds"] = round(
+                self.budget_longest_sleep_seconds, 3
+            )
+            data[f"{prefix}.retry_after_wait_seconds"] = round(self.retry_after_wait_seconds, 3)
+        return data
+
+
+Clock = Callable[[], float]
+
+
+Sleep = Callable[[float], None]
+
+
+OnWait = Callable[[float, str], None]
+
+
+_events = RateLimitEvent.__table__
+
+
+def default_margin(window_seconds: float) -> float:
+    """Safety margin added to the window: 1 % of it, at least 0.25 s."""
+    return max(0.25, 0.01 * window_seconds)
+
+
+def window_wait(times: Sequence[float], now: float, limit: int, window: float) -> float:
+    """Seconds until one more request fits, given the sorted draw times still in the window.
+
+    0 when ``len(times) < limit``; otherwise until the ``limit``-th most recent draw expires.
+    """
+    if len(times) < limit:
+        return 0.0
+    blocking = times[len(times) - limit]
+    return max(blocking + window - now, 0.001)
+
+
+class RateBudget(Protocol):
+    """What the transport needs from a budget."""
+
+    bucket: str
+
+    def acquire(self) -> float:
+        """Block until one request may be sent; return the seconds waited."""
+        ...
+
+    def describe(self) -> str: ...
+
+    def settle(self) -> None:
+        """The last request drawn by this thread was answered (see the module docstring)."""
+        ...
+
+
+class _BudgetBase:
+    def __init__(
+        self,
+        bucket: str,
+        limit: int,
+        window_seconds: float,
+        *,
+        safety_margin_seconds: float | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+        on_wait: OnWait | None = None,
+        wake_jitter_seconds: float = 0.05,
+        max_sleep_seconds: float | None = None,
+    ) -> None:
+        if limit < 1 or window_seconds <= 0:
+            raise ValueError(f"rate budget {bucket!r} needs limit >= 1 and a positive window")
+        self.bucket = bucket
+        self.limit = int(limit)
+        self.window_seconds = float(window_seconds)
+        if safety_margin_seconds is None:
+            safety_margin_seconds = default_margin(window_seconds)
+        self.effective_window = self.window_seconds + safety_margin_seconds
+        self.clock = clock
+        self.sleep = sleep
+        self.on_wait = on_wait
+        # Processes that wait for the same freed slot wake at slightly different times.
+        self.wake_jitter_seconds = wake_jitter_seconds
+        # Longest single sleep before the log is read again.
+        self.max_sleep_seconds = (
+            max_sleep_seconds if max_sleep_seconds is not None else max(1.0, window_seconds / 20)
+        )
+
+    def describe(self) -> str:
+        return f"{self.bucket} budget ({self.limit} per {self.window_seconds:g} s)"
+
+    def try_acquire(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def settle(self) -> None:
+        """The request drawn last by this thread got its answer: count it from now on."""
+
+    def acquire(self) -> float:
+        """Block until one request may be sent; return the seconds slept waiting for it."""
+        waited = 0.0
+        while True:
+            wait = self.try_acquire()
+            if wait <= 0:
+                return waited
+            # Never more than a window, slept in slices that re-read the log.
+            wait = min(wait, self.effective_window, self.max_sleep_seconds)
+            if self.wake_jitter_seconds:
+                wait += random.uniform(0, self.wake_jitter_seconds)
+            if self.on_wait is not None:
+                self.on_wait(wait, self.describe())
+            self.sleep(wait)
+            waited += wait
+
+
+class DatabaseRateBudget(_BudgetBase):
+    """The deployment-wide budget, kept in ``rate_limit_events`` (SQLite or PostgreSQL).
+
+    The table comes from the migrations; in tests, ``Base.metadata.create_all``.
+    """
+
+    def __init__(
+        self,
+        database: str | Engine,
+        bucket: str,
+        limit: int,
+        window_seconds: float,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(bucket, limit, window_seconds, **kwargs)  # type: ignore[arg-type]
+        self.engine = shared_engine(database) if isinstance(database, str) else database
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        # Advisory-lock key: a stable 31-bit hash of the bucket name, the same in every process.
+        self._lock_key = zlib.crc32(f"kroton_pipeline.rate_budget.{bucket}".encode()) & 0x7FFFFFFF
+        self._drawn = threading.local()
+
+    def try_acquire(self) -> float:
+        """Draw one request if the window has room (0.0), else the seconds to wait."""
+        if self._sqlite:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    wait = self._draw(conn)
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+                return wait
+        with self.engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
+            return self._draw(conn)
+
+    def _now(self, conn) -> float:
+        """Seconds since the epoch: the database server's clock on PostgreSQL."""
+        if self._sqlite:
+            return self.clock()
+        return float(conn.execute(text("SELECT extract(epoch from clock_timestamp())")).scalar())
+
+    def _draw(self, conn) -> float:
+        now = self._now(conn)
+        conn.execute(
+            delete(_events).where(
+                _events.c.bucket == self.bucket, _events.c.at <= now - self.effective_window
+            )
+        )
+        times = (
+            conn.execute(
+                select(_events.c.at).where(_events.c.bucket == self.bucket).order_by(_events.c.at)
+            )
+            .scalars()
+            .all()
+        )
+        wait = window_wait(times, now, self.limit, self.effective_window)
+        if wait == 0.0:
+            result = conn.execute(insert(_events).values(bucket=self.bucket, at=now))
+            self._drawn.event_id = result.inserted_primary_key[0]
+        return wait
+
+    def settle(self) -> None:
+        event_id = getattr(self._drawn, "event_id", None)
+        if event_id is None:
+            return
+        self._drawn.event_id = None
+        # A later time only ever shrinks what the next draws may send: no lock needed.
+        with self.engine.begin() as conn:
+            conn.execute(update(_events).where(_events.c.id == event_id).values(at=self._now(conn)))
+
+
+class LocalRateBudget(_BudgetBase):
+    """A budget for this process only (no database configured): threads share it, processes
+    do not. For scripts and unit tests; deployments use :class:`DatabaseRateBudget`.
+    """
+
+    def __init__(self, bucket: str, limit: int, window_seconds: float, **kwargs: object) -> None:
+        super().__init__(bucket, limit, window_seconds, **kwargs)  # type: ignore[arg-type]
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._drawn = threading.local()
+
+    def try_acquire(self) -> float:
+        with self._lock:
+            now = self.clock()
+            while self._times and self._times[0] <= now - self.effective_window:
+                self._times.popleft()
+            wait = window_wait(sorted(self._times), now, self.limit, self.effective_window)
+            if wait == 0.0:
+                self._times.append(now)
+                self._drawn.at = now
+            return wait
+
+    def settle(self) -> None:
+        drawn = getattr(self._drawn, "at", None)
+        if drawn is None:
+            return
+        self._drawn.at = None
+        with self._lock:
+            try:
+                self._times.remove(drawn)
+            except ValueError:  # already out of the window
+                return
+            self._times.append(self.clock())
+
+
+_engines: dict[str, Engine] = {}
+
+
+_engines_lock = threading.Lock()
+
+
+def shared_engine(url: str) -> Engine:
+    """One engine per database URL per process, so that clients share a small pool."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            kwargs = {} if is_sqlite(url) else {"pool_size": 2, "max_overflow": 8}
+            engine = make_engine(url, **kwargs)
+            _engines[url] = engine
+        return engine
+
+
+def make_budget(
+    database_url: str | None, bucket: str, limit: int, window_seconds: float, **kwargs: object
+) -> DatabaseRateBudget | LocalRateBudget:
+    """The shared budget for ``bucket``; a process-local one when no database is given."""
+    if database_url:
+        return DatabaseRateBudget(database_url, bucket, limit, window_seconds, **kwargs)
+    return LocalRateBudget(bucket, limit, window_seconds, **kwargs)

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from kroton_pipeline.db.models import Name
 from kroton_pipeline.db.upserts import insert_rows
-from kroton_pipeline.domain.gender import first_name_key
+from kroton_pipeline.domain.leads import first_name_key
 
 NAMES = Name.__table__
 ATTRIBUTION = "Fonte: IBGE/Censo 2010, dados tratados por Álvaro Justen/Brasil.IO"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 
-from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.leads import scrub
 
 
 def normalise_url(url: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, update
 from kroton_pipeline.db.models import FollowUp, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import upsert_rows
-from kroton_pipeline.domain.kroton_answers import Inscription
+from kroton_pipeline.domain.kroton_api import Inscription
 from kroton_pipeline.domain.statuses import Status, status_path
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger, String, Table
 
 from kroton_pipeline.db.models import Subscription
-from kroton_pipeline.domain.column_limits import ColumnLimit
+from kroton_pipeline.domain.leads import ColumnLimit
 
 _INTEGER_BITS = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
 

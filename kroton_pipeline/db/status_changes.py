@@ -29,8 +29,12 @@ from sqlalchemy.types import BigInteger, String, Text
 
 from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.db.upserts import chunked, in_list_size, insert_rows
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import IllegalTransition, Status, check_transition
+from kroton_pipeline.domain.statuses import (
+    IllegalTransition,
+    Status,
+    StatusReason,
+    check_transition,
+)
 from kroton_pipeline.timeutil import utcnow
 
 SUBS = Subscription.__table__

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kroton_pipeline.domain.tracking import TrackingRules, look_days
+from kroton_pipeline.domain.kroton_api import TrackingRules, look_days
 
 SECONDS_PER_DAY = 86_400
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.leads import scrub
 
 ERASED_NAME = "ERASED"
 # An erased CPF is this letter and the subscription id: never a valid CPF, still 11 characters.

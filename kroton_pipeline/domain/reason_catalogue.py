@@ -15,8 +15,7 @@ from enum import StrEnum
 from typing import Literal
 
 from kroton_pipeline.domain.rejections import RejectionReason
-from kroton_pipeline.domain.status_reasons import StatusReason, reason_code
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import Status, StatusReason, reason_code
 
 R = RejectionReason
 SR = StatusReason

@@ -2,7 +2,7 @@
 
 This module is the single place that says which statuses exist, which transitions are
 allowed and which statuses are final; what Kroton's answers mean is decided in
-``kroton_pipeline.domain.kroton_answers``. ``kroton_pipeline.db.status_changes`` is the only
+``kroton_pipeline.domain.kroton_api``. ``kroton_pipeline.db.status_changes`` is the only
 writer of statuses and asks this module before every change.
 """
 
@@ -26,9 +26,11 @@ class Status(StrEnum):
 
 S = Status
 
+
 # What Kroton may say about an existing inscription found by the pre-check: the lead goes
 # straight to that status, so every status Kroton can report is reachable from to_register.
 _KROTON_REPORTED = frozenset({S.AWAITING_REGISTER, S.REGISTERED, S.ENROLLED, S.DROPPED, S.FAILED})
+
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     # register_failed from to_sync: gender still unknown after fix_data (Kroton needs M/F).
@@ -45,18 +47,27 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.FAILED: frozenset(),
 }
 
+
 FINAL: frozenset[Status] = frozenset(
     {S.EMPTY_COURSE, S.ENROLLED, S.DROPPED, S.FAILED, S.REGISTER_FAILED}
 )
+
+
 # Attempts that ended without success: the person may come back in a later export as a new
 # attempt (one active subscription per CPF; enrolled people and erased people never return).
 ENDED_WITHOUT_SUCCESS: frozenset[Status] = frozenset(
     {S.EMPTY_COURSE, S.DROPPED, S.FAILED, S.REGISTER_FAILED}
 )
+
+
 # Leads whose inscription Kroton still moves: the daily checker follows these.
 TRACKED: frozenset[Status] = frozenset({S.AWAITING_REGISTER, S.REGISTERED})
+
+
 # Leads a later run will pick up again without an operator.
 RETRYABLE: frozenset[Status] = frozenset({S.TO_SYNC, S.COURSE_FAILED, S.TO_REGISTER})
+
+
 # Leads not yet sent to Kroton (the same statuses: each waits for its next step).
 WAITING_TO_BE_SENT: frozenset[Status] = RETRYABLE
 
@@ -103,3 +114,44 @@ def status_path(current: Status, target: Status) -> list[Status] | None:
     if current is S.AWAITING_REGISTER and is_allowed(S.REGISTERED, target):
         return [S.REGISTERED, target]
     return None
+
+
+class StatusReason(StrEnum):
+    """Reason code of a status change."""
+
+    IMPORTED = "imported"
+    OFFERS_FOUND = "offers_found"
+    NO_OFFERS = "no_offers"
+    CATALOG_FAILED = "catalog_failed"
+    GENDER_UNKNOWN = "gender_unknown"
+    INVALID_PAYLOAD = "invalid_payload"
+    NO_COURSE_OPTIONS = "no_course_options"
+    FOUND_AT_KROTON = "found_at_kroton"
+    ALREADY_INSCRIBED = "already_inscribed"
+    STUDENT_AT_KROTON = "student_at_kroton"
+    REGISTRATION_ACCEPTED = "registration_accepted"
+    KROTON_REJECTED = "kroton_rejected"
+    RECONCILED = "reconciled"
+    PROCESSING_SUCCEEDED = "processing_succeeded"
+    PROCESSING_ERROR = "processing_error"
+    FOLLOW_UP = "follow_up"
+    TRACKING_ENDED = "tracking_ended"
+    PERSONAL_DATA_ERASED = "personal_data_erased"
+    REPLAYED = "replayed"
+
+
+def reason(code: StatusReason, detail: str | None = None) -> str:
+    """The stored form of a reason: ``code`` or ``"code: detail"``."""
+    detail = (detail or "").strip()
+    return f"{code.value}: {detail}" if detail else code.value
+
+
+def reason_code(stored: str | None) -> StatusReason | None:
+    """The code of a stored reason, or ``None`` when it is not one of ours."""
+    if not stored:
+        return None
+    head = stored.split(":", 1)[0].strip()
+    try:
+        return StatusReason(head)
+    except ValueError:
+        return None

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from kroton_pipeline.clients.counters import API_FIGURES
+from kroton_pipeline.clients.transport import API_FIGURES
 from kroton_pipeline.settings import AlertThresholds
 
 _SYSTEM_TITLES = {"kroton": "Kroton API", "captacao": "Captação API", "catalog": "catalog"}

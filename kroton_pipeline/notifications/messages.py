@@ -1,7 +1,7 @@
 """Slack messages: job start/end with counts per status, failures, alerts.
 
 Builders are pure: they take figures, names and ids, never a lead, and every text goes
-through :func:`~kroton_pipeline.domain.masking.scrub` once more on the way out, so a CPF,
+through :func:`~kroton_pipeline.domain.leads.scrub` once more on the way out, so a CPF,
 e-mail or phone that slipped into an error message leaves masked.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kroton_pipeline.domain.masking import scrub
+from kroton_pipeline.domain.leads import scrub
 
 # Error messages are cut: the run page has the rest, and long texts hide the point.
 MAX_ERROR_CHARS = 300

@@ -23,8 +23,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Connection, case, func, literal, or_, select
 
 from kroton_pipeline.db.models import ImportFile, StatusHistory, Subscription
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import Status, StatusReason
 from kroton_pipeline.reporting.success_rate import ACCEPTED, registration_success
 
 # "inscritos" of the source document's campus query.

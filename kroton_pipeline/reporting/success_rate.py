@@ -17,8 +17,7 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from kroton_pipeline.db.models import Subscription
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import Status, StatusReason
 
 ACCEPTED = (Status.AWAITING_REGISTER, Status.REGISTERED, Status.ENROLLED, Status.DROPPED)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
-from kroton_pipeline.clients.kroton_api import KrotonApi
+from kroton_pipeline.clients.kroton import KrotonApi
+from kroton_pipeline.clients.transport import AuthenticationFailed, KrotonError
 from kroton_pipeline.db.claims import (
     DEFAULT_TTL_SECONDS,
     ClaimLost,
@@ -31,9 +31,8 @@ from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
 from kroton_pipeline.db.status_changes import record_event
 from kroton_pipeline.db.upserts import upsert_rows
-from kroton_pipeline.domain.status_reasons import StatusReason, reason
-from kroton_pipeline.domain.statuses import TRACKED, Status
-from kroton_pipeline.domain.tracking import TrackingRules, next_look, tracking_ended_reason
+from kroton_pipeline.domain.kroton_api import TrackingRules, next_look, tracking_ended_reason
+from kroton_pipeline.domain.statuses import TRACKED, Status, StatusReason, reason
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)

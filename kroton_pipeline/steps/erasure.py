@@ -50,15 +50,13 @@ from kroton_pipeline.db.models import (
 )
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import upsert_rows
-from kroton_pipeline.domain.cpf import cpf_digits
 from kroton_pipeline.domain.erased import ERASED_NAME, erased_cpf, scrub_document
 
 # is_erased is read from here by the import asset.
 from kroton_pipeline.domain.erased import is_erased as is_erased
 from kroton_pipeline.domain.erasure_digest import cpf_digest
-from kroton_pipeline.domain.masking import scrub
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import TRACKED, WAITING_TO_BE_SENT, Status
+from kroton_pipeline.domain.leads import cpf_digits, scrub
+from kroton_pipeline.domain.statuses import TRACKED, WAITING_TO_BE_SENT, Status, StatusReason
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,8 @@ from sqlalchemy import Engine, and_, func, select, text
 
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.db.status_changes import transition_where
-from kroton_pipeline.domain.gender import GENDER_UNKNOWN
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.leads import GENDER_UNKNOWN
+from kroton_pipeline.domain.statuses import Status, StatusReason
 
 log = logging.getLogger(__name__)
 

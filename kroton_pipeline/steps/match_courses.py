@@ -19,14 +19,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, delete, func, select, update
 
-from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
+from kroton_pipeline.clients.transport import AuthenticationFailed, KrotonError
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import insert_rows
-from kroton_pipeline.domain.catalog_query import CourseSearch, build_course_query, choose_options
-from kroton_pipeline.domain.gender import GENDER_UNKNOWN
-from kroton_pipeline.domain.status_reasons import StatusReason, reason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.kroton_api import CourseSearch, build_course_query, choose_options
+from kroton_pipeline.domain.leads import GENDER_UNKNOWN
+from kroton_pipeline.domain.statuses import Status, StatusReason, reason
 from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, or_, select, update
 
-from kroton_pipeline.clients.errors import AuthenticationFailed, KrotonError
-from kroton_pipeline.clients.kroton_api import KrotonApi
+from kroton_pipeline.clients.kroton import KrotonApi
+from kroton_pipeline.clients.transport import AuthenticationFailed, KrotonError
 from kroton_pipeline.db.claims import ClaimLost, LeadClaims
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.domain.erased import is_erased
-from kroton_pipeline.domain.kroton_answers import InscriptionsAnswer, person_status
-from kroton_pipeline.domain.masking import scrub
-from kroton_pipeline.domain.status_reasons import StatusReason, reason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.kroton_api import InscriptionsAnswer, person_status
+from kroton_pipeline.domain.leads import scrub
+from kroton_pipeline.domain.statuses import Status, StatusReason, reason
 from kroton_pipeline.timeutil import utcnow
 
 if TYPE_CHECKING:

@@ -28,14 +28,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
-from kroton_pipeline.clients.errors import (
+from kroton_pipeline.clients.kroton import InvalidCpf, KrotonApi
+from kroton_pipeline.clients.transport import (
     AuthenticationFailed,
     KrotonError,
     KrotonRejected,
     OutcomeUnknown,
 )
-from kroton_pipeline.clients.kroton_api import KrotonApi
-from kroton_pipeline.clients.lookups import InvalidCpf
 from kroton_pipeline.db.claims import (
     DEFAULT_TTL_SECONDS,
     ClaimLost,
@@ -47,23 +46,23 @@ from kroton_pipeline.db.claims import (
 from kroton_pipeline.db.follow_ups import record_kroton_answer
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, transition_where
-from kroton_pipeline.domain.enrolment_payload import PayloadError, build_enrolment_payload
-from kroton_pipeline.domain.kroton_answers import (
+from kroton_pipeline.domain.kroton_api import (
     Enrolments,
     Inscription,
     InscriptionsAnswer,
-    RegistrationAnswer,
-)
-from kroton_pipeline.domain.masking import scrub
-from kroton_pipeline.domain.precheck import (
+    PayloadError,
     Precheck,
+    RegistrationAnswer,
+    build_enrolment_payload,
+    intake_end,
     needs_enrolment_check,
+    next_look,
     precheck,
     precheck_rules,
+    tracking_rules,
 )
-from kroton_pipeline.domain.status_reasons import StatusReason, reason
-from kroton_pipeline.domain.statuses import Status
-from kroton_pipeline.domain.tracking import intake_end, next_look, tracking_rules
+from kroton_pipeline.domain.leads import scrub
+from kroton_pipeline.domain.statuses import Status, StatusReason, reason
 from kroton_pipeline.settings import BusinessRules
 from kroton_pipeline.steps.poll_pending import poll_pending
 from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow

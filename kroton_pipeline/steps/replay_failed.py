@@ -18,9 +18,8 @@ from sqlalchemy.orm import aliased
 from kroton_pipeline.db.claims import not_erased
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import transition_where
-from kroton_pipeline.domain.gender import GENDER_UNKNOWN
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.leads import GENDER_UNKNOWN
+from kroton_pipeline.domain.statuses import Status, StatusReason
 
 REPLAY_REASON = StatusReason.REPLAYED.value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from kroton_pipeline.domain.masking import (
+from kroton_pipeline.domain.leads import (
     mask_birthday,
     mask_cpf,
     mask_email,

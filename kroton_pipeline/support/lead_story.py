@@ -30,13 +30,13 @@ from kroton_pipeline.db.models import (
 )
 from kroton_pipeline.domain.erased import ERASED_CPF_PREFIX
 from kroton_pipeline.domain.erasure_digest import cpf_digest
-from kroton_pipeline.domain.kroton_answers import (
+from kroton_pipeline.domain.kroton_api import (
     AnswerShapeError,
     Inscription,
     parse_inscription,
     parse_inscriptions,
 )
-from kroton_pipeline.domain.status_reasons import StatusReason, reason_code
+from kroton_pipeline.domain.statuses import StatusReason, reason_code
 from kroton_pipeline.settings import erasure_keys
 
 

@@ -10,8 +10,7 @@ import time
 from typing import Any
 
 from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.rate_limit import DatabaseRateBudget
-from kroton_pipeline.clients.transport import RetryPolicy
+from kroton_pipeline.clients.transport import DatabaseRateBudget, RetryPolicy
 
 
 def run(

@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from kroton_pipeline.clients import rate_limit
+from kroton_pipeline.clients import transport as rate_limit
 from kroton_pipeline.clients.captacao import CaptacaoClient
-from kroton_pipeline.clients.catalog import CatalogClient
-from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.rate_limit import LocalRateBudget
-from kroton_pipeline.clients.transport import RetryPolicy
+from kroton_pipeline.clients.kroton import CatalogClient, KrotonClient
+from kroton_pipeline.clients.transport import LocalRateBudget, RetryPolicy
 from kroton_pipeline.sandbox import SandboxServer, preseeded_kind
 from kroton_pipeline.settings import API_DIALECTS, API_FORMATS, KrotonApiFormat
 from kroton_pipeline_tests.cpfs import make_cpf

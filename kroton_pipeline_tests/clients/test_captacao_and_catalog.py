@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from kroton_pipeline.clients.captacao import CaptacaoClient
-from kroton_pipeline.clients.catalog import CatalogClient
-from kroton_pipeline.clients.errors import AuthenticationFailed
-from kroton_pipeline.domain.catalog_query import CourseSearch, build_course_query
+from kroton_pipeline.clients.kroton import CatalogClient
+from kroton_pipeline.clients.transport import AuthenticationFailed
+from kroton_pipeline.domain.kroton_api import CourseSearch, build_course_query
 from kroton_pipeline.sandbox import Credentials, SandboxServer
 from kroton_pipeline_tests.clients.conftest import FAST, fresh_cpfs
 

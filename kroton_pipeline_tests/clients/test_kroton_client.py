@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from kroton_pipeline.clients.errors import (
+from kroton_pipeline.clients.kroton import KrotonClient
+from kroton_pipeline.clients.transport import (
     AuthenticationFailed,
     KrotonRejected,
     NotFound,
     OutcomeUnknown,
+    RetryPolicy,
     TransientFailure,
 )
-from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.transport import RetryPolicy
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline_tests.clients.conftest import fresh_cpfs, kroton_entries
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from kroton_pipeline.clients.errors import KrotonRejected, MalformedResponse, NotFound
 from kroton_pipeline.clients.kroton import KrotonClient
+from kroton_pipeline.clients.transport import KrotonRejected, MalformedResponse, NotFound
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.settings import API_FORMATS, KrotonApiFormat
 from kroton_pipeline_tests.clients.conftest import CREDENTIALS, FAST

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from kroton_pipeline.clients.errors import KrotonError
 from kroton_pipeline.clients.kroton import KrotonClient
+from kroton_pipeline.clients.transport import KrotonError
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline_tests.clients.conftest import fresh_cpfs
 

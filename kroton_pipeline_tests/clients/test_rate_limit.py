@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kroton_pipeline.clients.rate_limit import (
+from kroton_pipeline.clients.transport import (
     DatabaseRateBudget,
     LocalRateBudget,
     default_margin,

@@ -6,11 +6,15 @@ import random
 
 import pytest
 
-from kroton_pipeline.clients.counters import ClientCounters
-from kroton_pipeline.clients.errors import KrotonRejected
-from kroton_pipeline.clients.lookups import normalise_cpf
-from kroton_pipeline.clients.redaction import mask_cpf, scrub
-from kroton_pipeline.clients.transport import RetryPolicy, retry_after_seconds
+from kroton_pipeline.clients.kroton import normalise_cpf
+from kroton_pipeline.clients.transport import (
+    ClientCounters,
+    KrotonRejected,
+    RetryPolicy,
+    mask_cpf,
+    retry_after_seconds,
+    scrub,
+)
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:

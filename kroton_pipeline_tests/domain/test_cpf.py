@@ -9,7 +9,7 @@ import pytest
 from faker import Faker
 from validate_docbr import CPF
 
-from kroton_pipeline.domain.cpf import (
+from kroton_pipeline.domain.leads import (
     cpf_check_column,
     cpf_check_digits,
     cpf_digits,

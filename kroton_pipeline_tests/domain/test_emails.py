@@ -6,7 +6,7 @@ import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from faker import Faker
 
-from kroton_pipeline.domain.emails import email_valid_column, is_valid_email
+from kroton_pipeline.domain.leads import email_valid_column, is_valid_email
 
 TRICKY = [
     "a@b.co", "a@b.c", "A.B@GMAIL.COM", "first.last+tag@sub.domain.com.br", "o'neil@x.com",

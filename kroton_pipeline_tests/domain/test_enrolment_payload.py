@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kroton_pipeline.domain.enrolment_payload import PayloadError, build_enrolment_payload
+from kroton_pipeline.domain.kroton_api import PayloadError, build_enrolment_payload
 from kroton_pipeline.settings import BusinessRules
 
 LEAD: dict[str, Any] = {

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from faker import Faker
 
-from kroton_pipeline.domain.gender import (
+from kroton_pipeline.domain.leads import (
     GENDER_UNKNOWN,
     first_name_key,
     first_name_keys,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kroton_pipeline.domain.kroton_answers import (
+from kroton_pipeline.domain.kroton_api import (
     AnswerShapeError,
     Enrolments,
     InscriptionsAnswer,

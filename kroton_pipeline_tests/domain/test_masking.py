@@ -8,7 +8,8 @@ import re
 import pytest
 from faker import Faker
 
-from kroton_pipeline.domain.masking import (
+from kroton_pipeline.domain.leads import (
+    VALID_DDDS,
     PersonalDataFilter,
     mask_birthday,
     mask_cpf,
@@ -17,8 +18,8 @@ from kroton_pipeline.domain.masking import (
     mask_payload,
     mask_phone,
     scrub,
+    split_phone,
 )
-from kroton_pipeline.domain.phones import VALID_DDDS, split_phone
 
 
 def _digits(text: str) -> str:
@@ -124,7 +125,7 @@ def test_personal_data_filter_scrubs_message_args_and_exception(
 
 
 def test_mask_payload_hides_every_personal_field() -> None:
-    from kroton_pipeline.domain.enrolment_payload import build_enrolment_payload
+    from kroton_pipeline.domain.kroton_api import build_enrolment_payload
     from kroton_pipeline.settings import BusinessRules
 
     lead = {

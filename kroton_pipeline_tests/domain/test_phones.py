@@ -10,7 +10,7 @@ import pytest
 from faker import Faker
 from phonenumbers import PhoneNumberType
 
-from kroton_pipeline.domain.phones import (
+from kroton_pipeline.domain.leads import (
     VALID_DDDS,
     is_valid_phone,
     phone_valid_column,

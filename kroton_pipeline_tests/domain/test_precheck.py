@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from kroton_pipeline.domain.kroton_answers import (
+from kroton_pipeline.domain.kroton_api import (
     Enrolments,
     Inscription,
     InscriptionsAnswer,
+    PrecheckRules,
+    needs_enrolment_check,
+    precheck,
 )
-from kroton_pipeline.domain.precheck import PrecheckRules, needs_enrolment_check, precheck
 from kroton_pipeline.domain.statuses import Status
 
 TODAY = date(2026, 11, 30)

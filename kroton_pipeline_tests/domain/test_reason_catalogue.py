@@ -11,8 +11,7 @@ from kroton_pipeline.domain.reason_catalogue import (
     status_reason_info,
 )
 from kroton_pipeline.domain.rejections import RejectionReason
-from kroton_pipeline.domain.status_reasons import StatusReason, reason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import Status, StatusReason, reason
 
 
 def test_every_status_reason_and_rejection_code_has_an_entry() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 
-from kroton_pipeline.domain.status_reasons import StatusReason, reason_code
-from kroton_pipeline.domain.tracking import (
+from kroton_pipeline.domain.kroton_api import (
     TrackingRules,
     intake_end,
     look_days,
@@ -14,6 +13,7 @@ from kroton_pipeline.domain.tracking import (
     tracking_ended_reason,
     tracking_ends_on,
 )
+from kroton_pipeline.domain.statuses import StatusReason, reason_code
 
 RULES = TrackingRules()
 REGISTERED = datetime(2026, 3, 2, 10, 0)

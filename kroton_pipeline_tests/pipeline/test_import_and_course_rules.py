@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kroton_pipeline.db.models import CourseOption, LeadRejection, Subscription
-from kroton_pipeline.domain.catalog_query import CourseSearch
+from kroton_pipeline.domain.kroton_api import CourseSearch
 from kroton_pipeline.sandbox.export_generator import SEARCH_KEYS, generate_export, write_export
 from kroton_pipeline_tests.pipeline.conftest import Pipeline, past_days
 

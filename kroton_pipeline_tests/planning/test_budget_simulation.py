@@ -24,9 +24,13 @@ from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.domain.budget_plan import CALLS_PER_NEW_LEAD, BudgetPlan
-from kroton_pipeline.domain.kroton_answers import status_for_classification
+from kroton_pipeline.domain.kroton_api import (
+    TrackingRules,
+    look_days,
+    next_look,
+    status_for_classification,
+)
 from kroton_pipeline.domain.statuses import TRACKED, Status
-from kroton_pipeline.domain.tracking import TrackingRules, look_days, next_look
 from kroton_pipeline.sandbox.lifecycle import (
     DAY,
     Inscription,

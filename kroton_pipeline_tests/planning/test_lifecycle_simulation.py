@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from benchmarks.lifecycle_simulation import simulate
 from kroton_pipeline.domain.budget_plan import BudgetPlan
-from kroton_pipeline.domain.tracking import TrackingRules
+from kroton_pipeline.domain.kroton_api import TrackingRules
 
 
 def test_ours_follows_five_times_the_documents_intake_until_the_intake_ends() -> None:

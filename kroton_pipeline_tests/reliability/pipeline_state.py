@@ -14,10 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
-from kroton_pipeline.clients.catalog import CatalogClient
-from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.rate_limit import LocalRateBudget
-from kroton_pipeline.clients.transport import RetryPolicy
+from kroton_pipeline.clients.kroton import CatalogClient, KrotonClient
+from kroton_pipeline.clients.transport import LocalRateBudget, RetryPolicy
 from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kroton_pipeline.db.engine import make_engine
-from kroton_pipeline.domain.cpf import format_cpf
+from kroton_pipeline.domain.leads import format_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.settings import erasure_keys

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, func, select
 from kroton_pipeline.db.models import Base, LeadRejection, StatusHistory, Subscription
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.privacy.jobs import erase_personal_data
-from kroton_pipeline.domain.cpf import format_cpf
 from kroton_pipeline.domain.erased import erased_cpf
+from kroton_pipeline.domain.leads import format_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile
 from kroton_pipeline.sandbox import SandboxServer

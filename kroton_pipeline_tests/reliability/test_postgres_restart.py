@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from kroton_pipeline.clients.kroton import KrotonClient
-from kroton_pipeline.clients.rate_limit import make_budget
+from kroton_pipeline.clients.transport import make_budget
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.settings import API_FORMATS, SANDBOX_CREDENTIALS

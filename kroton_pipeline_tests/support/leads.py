@@ -22,7 +22,7 @@ from kroton_pipeline.db.models import (
     Subscription,
 )
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes, record_created
-from kroton_pipeline.domain.cpf import format_cpf
+from kroton_pipeline.domain.leads import format_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline_tests.cpfs import make_cpf
 from kroton_pipeline_tests.db.factories import subscription_row

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.db.models import LeadRejection, Subscription
-from kroton_pipeline.domain.cpf import format_cpf, is_valid_cpf
+from kroton_pipeline.domain.leads import format_cpf, is_valid_cpf
 from kroton_pipeline.landing import ExportFile
 from kroton_pipeline.lead import main
 from kroton_pipeline.sandbox import SandboxServer

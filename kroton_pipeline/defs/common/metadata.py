@@ -12,7 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from kroton_pipeline.clients.counters import API_FIGURES
+from kroton_pipeline.clients.transport import API_FIGURES
 from kroton_pipeline.reporting.markdown_table import markdown_table
 
 # The import asset still reads the status counts from here.

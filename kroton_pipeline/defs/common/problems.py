@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.defs.common.metadata import counts_table
-from kroton_pipeline.domain.masking import mask_cpf
+from kroton_pipeline.domain.leads import mask_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.markdown_table import markdown_table
 

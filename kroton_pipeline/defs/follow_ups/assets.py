@@ -28,7 +28,7 @@ from kroton_pipeline.defs.common.progress import ProgressReporter
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.common.stages import FOLLOW_UP
 from kroton_pipeline.domain.budget_plan import BudgetPlan
-from kroton_pipeline.domain.tracking import tracking_rules
+from kroton_pipeline.domain.kroton_api import tracking_rules
 from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.steps.budget_demand import registration_demand
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups

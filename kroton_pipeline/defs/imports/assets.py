@@ -22,8 +22,7 @@ from kroton_pipeline.defs.common.partitions import (
 from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource, RulesResource
 from kroton_pipeline.defs.common.stages import LEAD_INTAKE
-from kroton_pipeline.domain.cpf import is_valid_cpf
-from kroton_pipeline.domain.leads import MissingColumnsError
+from kroton_pipeline.domain.leads import MissingColumnsError, is_valid_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile, ExportUnreadable, find_export
 from kroton_pipeline.staging import StagedBatch, find_batch

@@ -27,7 +27,7 @@ from kroton_pipeline.defs.common.stages import REGISTRATION
 from kroton_pipeline.defs.registrations.stuck_check import STUCK_LEADS_CHECK, stuck_leads_check
 from kroton_pipeline.defs.registrations.success_rate import success_rate_check
 from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
-from kroton_pipeline.domain.masking import mask_payload
+from kroton_pipeline.domain.leads import mask_payload
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.status_counts import status_counts
 from kroton_pipeline.settings import load_settings

@@ -7,8 +7,7 @@ from pydantic import Field
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.domain.reason_catalogue import status_reason_info
-from kroton_pipeline.domain.status_reasons import StatusReason
-from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.domain.statuses import Status, StatusReason
 from kroton_pipeline.steps.replay_failed import replay_register_failed
 
 # The register_failed reasons worth replaying once their cause is fixed, and what fixes it.
