@@ -116,12 +116,11 @@ def run_ours(dialect: str, path: Any, today: date) -> OursRun:
     from kroton_pipeline.db.models import Subscription
     from kroton_pipeline.domain.leads import GENDER_UNKNOWN
     from kroton_pipeline.sandbox import SandboxServer
-    from kroton_pipeline.settings import BusinessRules
+    from kroton_pipeline.settings import BusinessRules, utcnow
     from kroton_pipeline.steps.fill_genders import fill_genders
     from kroton_pipeline.steps.import_leads import import_export
     from kroton_pipeline.steps.match_courses import WAITING_FOR_COURSES, match_courses
     from kroton_pipeline.steps.register_leads import register_leads
-    from kroton_pipeline.timeutil import utcnow
 
     rules = BusinessRules(payload_extras=dialect == "v5")
     with sqlite_database() as url:
@@ -169,7 +168,7 @@ def run_ours(dialect: str, path: Any, today: date) -> OursRun:
 def run() -> list[Figure]:
     """Run ours in both dialects and the baseline; return the table rows."""
     from kroton_pipeline.sandbox import SandboxServer
-    from kroton_pipeline.timeutil import today_in_sao_paulo
+    from kroton_pipeline.settings import today_in_sao_paulo
 
     today = today_in_sao_paulo()
     path = cached_export(today, LEADS, EXPORT_SEED, DISTINCT_SEARCHES)

@@ -108,15 +108,13 @@ def _through_dagster(workdir: Path, sb: Any, today: Any) -> dict[str, float]:
 def _direct(workdir: Path, sb: Any, today: Any) -> dict[str, float]:
     from benchmarks.harness import sandbox_clients
     from kroton_pipeline.data.names import load_names
-    from kroton_pipeline.db.engine import make_engine
-    from kroton_pipeline.db.migrate import upgrade
-    from kroton_pipeline.settings import BusinessRules
+    from kroton_pipeline.db.engine import make_engine, upgrade
+    from kroton_pipeline.settings import BusinessRules, utcnow
     from kroton_pipeline.steps.check_follow_ups import check_follow_ups
     from kroton_pipeline.steps.fill_genders import fill_genders
     from kroton_pipeline.steps.import_leads import import_export
     from kroton_pipeline.steps.match_courses import match_courses
     from kroton_pipeline.steps.register_leads import register_leads
-    from kroton_pipeline.timeutil import utcnow
 
     url = f"sqlite:///{workdir / 'direct.db'}"
     upgrade(url)
@@ -171,7 +169,7 @@ def _measure(flow: Any, today: Any) -> dict[str, float]:
 
 def run() -> list[Figure]:
     """Dagster and direct runs of the same partition; return the table rows."""
-    from kroton_pipeline.timeutil import today_in_sao_paulo
+    from kroton_pipeline.settings import today_in_sao_paulo
 
     today = today_in_sao_paulo()
     ours = _measure(_through_dagster, today)

@@ -104,7 +104,7 @@ def timed() -> Iterator[list[float]]:
 @contextmanager
 def sqlite_database(folder: Path | None = None, migrate: bool = True) -> Iterator[str]:
     """URL of a fresh (migrated) SQLite file, deleted afterwards."""
-    from kroton_pipeline.db.migrate import upgrade
+    from kroton_pipeline.db.engine import upgrade
 
     with tempfile.TemporaryDirectory(prefix="kroton_bench_", dir=folder) as scratch:
         url = f"sqlite:///{Path(scratch) / 'bench.db'}"
@@ -128,7 +128,7 @@ def postgres_available() -> bool:
 @contextmanager
 def postgres_database(migrate: bool = True) -> Iterator[str]:
     """URL of a freshly created (migrated) PostgreSQL database, dropped afterwards."""
-    from kroton_pipeline.db.migrate import upgrade
+    from kroton_pipeline.db.engine import upgrade
 
     name = f"kroton_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -57,10 +57,9 @@ SPEEDUP_TARGET = 20.0
 
 def _ours(url: str, path: Path) -> dict[str, Any]:
     from kroton_pipeline.db.engine import make_engine
-    from kroton_pipeline.settings import BusinessRules
+    from kroton_pipeline.settings import BusinessRules, utcnow
     from kroton_pipeline.steps.fill_genders import fill_genders
     from kroton_pipeline.steps.import_leads import import_export
-    from kroton_pipeline.timeutil import utcnow
 
     engine = make_engine(url)
     rules = BusinessRules()
@@ -89,7 +88,7 @@ def _baseline(url: str, path: Path, sample: int) -> dict[str, Any]:
 
     from kroton_pipeline.db.engine import make_engine
     from kroton_pipeline.domain.leads import first_name_key
-    from kroton_pipeline.timeutil import utcnow
+    from kroton_pipeline.settings import utcnow
 
     engine = make_engine(url)
     cpf_check = CPF()

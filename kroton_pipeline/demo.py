@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     started = time.monotonic()
-    from kroton_pipeline.timeutil import today_in_sao_paulo
+    from kroton_pipeline.settings import today_in_sao_paulo
 
     today = today_in_sao_paulo()
     dates = [today - timedelta(days=offset) for offset in range(args.days - 1, -1, -1)]

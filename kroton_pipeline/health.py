@@ -21,11 +21,11 @@ from sqlalchemy import Engine, text
 from kroton_pipeline.clients.captacao import CaptacaoClient
 from kroton_pipeline.clients.kroton import CatalogClient, KrotonClient
 from kroton_pipeline.clients.transport import RetryPolicy, make_budget
-from kroton_pipeline.data.names import names_loaded
-from kroton_pipeline.db import migrate
+from kroton_pipeline.db import engine as database
 from kroton_pipeline.db.engine import is_sqlite, make_engine
 from kroton_pipeline.domain.leads import scrub
 from kroton_pipeline.settings import Settings, SettingsError, alert_thresholds, load_settings
+from kroton_pipeline.steps.fill_genders import names_loaded
 
 # Fewer rows means the census table was never loaded (same figure as fix_data's check in
 # defs/genders/assets.py, not imported: that module pulls in every asset decorator).
@@ -103,10 +103,10 @@ def check_database(engine: Engine) -> CheckOutcome:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        revision = migrate.current(engine.url.render_as_string(hide_password=False))
+        revision = database.current(engine.url.render_as_string(hide_password=False))
     except Exception as exc:  # any driver error means unreachable
         return CheckOutcome("database", False, f"unreachable: {_error(exc)}")
-    head = migrate.head()
+    head = database.head()
     state = (
         "latest" if revision == head else f"{revision or 'empty'}, migrated to {head} on first run"
     )

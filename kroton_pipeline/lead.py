@@ -26,9 +26,9 @@ from sqlalchemy import Engine
 
 from kroton_pipeline.domain.erased import ERASED_CPF_PREFIX
 from kroton_pipeline.domain.leads import PersonalDataFilter, cpf_digits
+from kroton_pipeline.settings import utcnow
 from kroton_pipeline.support.lead_report import render_story
 from kroton_pipeline.support.lead_story import LeadNotFound, find_story
-from kroton_pipeline.timeutil import utcnow
 
 log = logging.getLogger("kroton_pipeline.lead")
 

@@ -14,20 +14,54 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+TIMEZONE = "America/Sao_Paulo"
+
+
+SAO_PAULO = ZoneInfo(TIMEZONE)
+
+
+def utcnow() -> datetime:
+    """Now as a naive UTC datetime: the one clock every timestamp column is written with.
+
+    The server defaults (``now()``) stay as a fallback for hand-written SQL, but PostgreSQL's
+    ``now()`` is in the session time zone, so Python writes the value whenever it can.
+    """
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def today_in_sao_paulo() -> date:
+    return datetime.now(SAO_PAULO).date()
+
 
 Environment = Literal["sandbox", "staging", "production"]
+
+
 ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "staging", "production")
 
+
 SANDBOX_DEFAULT_PORT = 8765
+
+
 DEFAULT_DATABASE_URL = "sqlite:///kroton_pipeline.db"
+
+
 DEFAULT_LANDING_URL = "landing"
+
+
 DEFAULT_WEBSERVER_URL = "http://localhost:3000"
+
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
 # The first day that has partitions (import dates and follow-up snapshot dates).
 DEFAULT_FIRST_IMPORT_DATE = "2026-01-01"
+
 
 # Credentials every real environment must be given; the sandbox has documented defaults.
 REQUIRED_SECRETS: tuple[str, ...] = (
@@ -40,11 +74,16 @@ REQUIRED_SECRETS: tuple[str, ...] = (
     # Keys the digests of erased people: without it the erasures would be reversible.
     "KROTON_ERASURE_KEY",
 )
+
+
 # The sandbox's erasure key (it holds no real people); real environments must set theirs.
 SANDBOX_ERASURE_KEY = "kroton-pipeline-sandbox-erasure"
+
+
 # How long a run's claim on a lead lasts (db.claims); renewed before each request that changes
 # something at Kroton, so it must outlast the registration POST's timeout.
 DEFAULT_CLAIM_TTL_SECONDS = 600.0
+
 
 SANDBOX_CREDENTIALS: dict[str, str] = {
     "API_KROTON_CLIENT_ID": "sandbox-client",
@@ -55,6 +94,7 @@ SANDBOX_CREDENTIALS: dict[str, str] = {
     "CATALOG_KROTON_API_KEY": "sandbox-api-key",
     "KROTON_ERASURE_KEY": SANDBOX_ERASURE_KEY,
 }
+
 
 # Base URLs of the source document (section "Ambientes Disponíveis" and the catalog table).
 REAL_BASE_URLS: dict[str, dict[str, str]] = {
@@ -86,7 +126,11 @@ def sandbox_base_urls(port: int = SANDBOX_DEFAULT_PORT, host: str = "127.0.0.1")
 
 
 ApiDialect = Literal["source", "v5"]
+
+
 API_DIALECTS: tuple[ApiDialect, ...] = ("source", "v5")
+
+
 CpfInUrl = Literal["digits", "punctuated"]
 
 

@@ -43,8 +43,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
-from kroton_pipeline.db.engine import make_engine, normalise_url
-from kroton_pipeline.db.migrate import upgrade
+from kroton_pipeline.db.engine import make_engine, normalise_url, upgrade
 from kroton_pipeline.sandbox import SandboxServer
 
 SANDBOX_SEED = 7

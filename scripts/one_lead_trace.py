@@ -5,10 +5,12 @@ a temporary landing folder, and then, with a profiler recording every function c
 ``kroton_pipeline``, runs what production runs for it: the landing sensor's tick, the
 ``all_jobs`` assets of its import date (without the asset checks), then ``register`` once
 Kroton has processed the inscription. It prints each module whose code ran, grouped by
-layer, and their number; ``--json`` prints the list alone. The sandbox and the demo are left
-out (they stand in for Kroton and for the operator); so is code that runs only while a module
-is imported (its ``<module>`` body), since the definitions load imports every module, and
-what a deployment does once before the first export (migrations, the IBGE names table).
+layer, and their number, then the modules the same runs execute to report on themselves
+(metadata, checks, the budget forecast: ``RUN_REPORTING``); ``--json`` prints both lists.
+The sandbox and the demo are left out (they stand in for Kroton and for the operator); so is
+code that runs only while a module is imported (its ``<module>`` body), since the
+definitions load imports every module, and what a deployment does once before the first
+export (migrations, the IBGE names table).
 
 docs/architecture.md ("One lead's path") shows the result; the test
 ``kroton_pipeline_tests/test_one_lead_trace.py`` keeps it within its bound.
@@ -34,6 +36,15 @@ PACKAGE = ROOT / "kroton_pipeline"
 LEFT_OUT = ("sandbox/", "demo.py", "demo_ui.py")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 STEPS = ["subscriptions", "subscription_genders", "course_matches", "registrations"]
+# Modules the same runs execute to report on them, not to handle the lead: each asset's
+# per-date metadata and progress lines, the registration checks, the budget forecast.
+RUN_REPORTING = (
+    "defs/common/metadata.py",
+    "defs/registrations/checks.py",
+    "domain/budget_plan.py",
+    "steps/budget_demand.py",
+    "reporting/",
+)
 
 
 @contextmanager
@@ -88,7 +99,7 @@ def trace() -> list[str]:
         )
         (workdir / "dagster_home").mkdir()
         from kroton_pipeline.definitions import defs
-        from kroton_pipeline.timeutil import today_in_sao_paulo
+        from kroton_pipeline.settings import today_in_sao_paulo
 
         day = today_in_sao_paulo()
         os.environ["KROTON_FIRST_IMPORT_DATE"] = day.isoformat()
@@ -100,17 +111,19 @@ def trace() -> list[str]:
         path = write_export(_one_valid_lead(day), workdir / "landing", day)
         path.with_name(path.name + ".done").touch()  # the writer says it is complete
         modules: set[str] = set()
-        with dg.instance_for_test(temp_dir=str(workdir / "dagster_home")) as instance:
-            with recording(modules):
-                # The daemon gives a sensor the resources it asks for, and no others.
-                resources = {key: definitions.resources[key] for key in sensor.required_resource_keys}
-                with dg.build_sensor_context(instance=instance, resources=resources) as context:
-                    requests = sensor(context).run_requests
-                assert [r.partition_key for r in requests] == [day.isoformat()], requests
-                _execute(all_jobs, instance, day.isoformat(), STEPS)
-                sandbox.advance(15 * 60)  # Kroton processes the inscription
-                poll_now = {"ops": {"registrations": {"config": {"poll_after_minutes": 0}}}}
-                _execute(register, instance, day.isoformat(), None, poll_now)
+        # The daemon gives a sensor the resources it asks for, and no others.
+        resources = {key: definitions.resources[key] for key in sensor.required_resource_keys}
+        poll_now = {"ops": {"registrations": {"config": {"poll_after_minutes": 0}}}}
+        with (
+            dg.instance_for_test(temp_dir=str(workdir / "dagster_home")) as instance,
+            recording(modules),
+        ):
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                requests = sensor(context).run_requests
+            assert [r.partition_key for r in requests] == [day.isoformat()], requests
+            _execute(all_jobs, instance, day.isoformat(), STEPS)
+            sandbox.advance(15 * 60)  # Kroton processes the inscription
+            _execute(register, instance, day.isoformat(), None, poll_now)
         _assert_registered(os.environ["KROTON_DATABASE_URL"])
     return sorted(m for m in modules if not m.startswith(LEFT_OUT))
 
@@ -134,8 +147,7 @@ def _execute(
 def _deploy(database_url: str) -> None:
     """What a deployment has done before the first export lands: migrations, the names table."""
     from kroton_pipeline.data.names import load_names
-    from kroton_pipeline.db.engine import make_engine
-    from kroton_pipeline.db.migrate import upgrade
+    from kroton_pipeline.db.engine import make_engine, upgrade
 
     upgrade(database_url)
     engine = make_engine(database_url)
@@ -165,15 +177,18 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     parser.add_argument("--json", action="store_true", help="print the module list as JSON")
     args = parser.parse_args(argv)
     modules = trace()
+    path = [m for m in modules if not m.startswith(RUN_REPORTING)]
+    beside = [m for m in modules if m.startswith(RUN_REPORTING)]
     if args.json:
-        out(json.dumps(modules))
+        out(json.dumps({"path": path, "run_reporting": beside}))
         return 0
     layers: dict[str, list[str]] = {}
-    for module in modules:
+    for module in path:
         layers.setdefault(_layer(module), []).append(module)
     for layer, names in layers.items():
         out(f"{layer} ({len(names)}): " + ", ".join(names))
-    out(f"one lead, landing file -> registered: {len(modules)} product modules")
+    out(f"one lead, landing file -> registered: {len(path)} product modules")
+    out(f"beside it, reporting on the runs: {len(beside)} (" + ", ".join(beside) + ")")
     return 0
 
 

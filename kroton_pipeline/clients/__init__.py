@@ -1,13 +1,13 @@
-"""httpx clients of Kroton, Captação and the catalog, and their Dagster resources.
+"""httpx clients of Kroton, Captação and the catalog (no Dagster here).
 
-Clients: :class:`KrotonClient`, :class:`CaptacaoClient`, :class:`CatalogClient`.
-Resources: :class:`KrotonResource`, :class:`CaptacaoResource`, :class:`CatalogResource`.
-Failures: :mod:`kroton_pipeline.clients.transport`.
+Clients: :class:`KrotonClient`, :class:`CaptacaoClient`, :class:`CatalogClient`
+(:mod:`kroton_pipeline.clients.kroton`, :mod:`kroton_pipeline.clients.captacao`).
+Sending, retries, the rate budget and failures: :mod:`kroton_pipeline.clients.transport`.
+Their Dagster resources: :mod:`kroton_pipeline.defs.common.resources`.
 """
 
 from kroton_pipeline.clients.captacao import CaptacaoClient
 from kroton_pipeline.clients.kroton import CatalogClient, KrotonClient
-from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
 from kroton_pipeline.clients.transport import (
     AuthenticationFailed,
     KrotonError,
@@ -22,13 +22,10 @@ from kroton_pipeline.clients.transport import (
 __all__ = [
     "AuthenticationFailed",
     "CaptacaoClient",
-    "CaptacaoResource",
     "CatalogClient",
-    "CatalogResource",
     "KrotonClient",
     "KrotonError",
     "KrotonRejected",
-    "KrotonResource",
     "MalformedResponse",
     "NotFound",
     "OutcomeUnknown",

@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete
 
+from kroton_pipeline.db.engine import insert_rows
 from kroton_pipeline.db.models import Name
-from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.domain.leads import first_name_key
 
 NAMES = Name.__table__
@@ -158,11 +158,6 @@ def load_names(conn_or_engine: Connection | Engine, source: str | Path | None = 
 def _replace(conn: Connection, rows: list[dict[str, Any]]) -> int:
     conn.execute(delete(NAMES))
     return insert_rows(conn, NAMES, rows)
-
-
-def names_loaded(conn: Connection) -> int:
-    """How many names the ``names`` table holds (0: run the loader before fix_data)."""
-    return conn.execute(select(func.count()).select_from(NAMES)).scalar_one()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy.engine import make_url
 
-from kroton_pipeline.db import migrate
+from kroton_pipeline.db.engine import current, upgrade
 
 
 def _default_url() -> str:
@@ -34,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     # Never print the password of the URL.
     shown = make_url(url).render_as_string(hide_password=True)
     if args.command == "upgrade":
-        migrate.upgrade(url, args.revision)
-        print(f"{shown}: at revision {migrate.current(url)}")
+        upgrade(url, args.revision)
+        print(f"{shown}: at revision {current(url)}")
     else:
-        print(migrate.current(url) or "(not migrated)")
+        print(current(url) or "(not migrated)")
     return 0
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, DateTime, Float, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kroton_pipeline.db.models import Base
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 
 
 class AlertState(Base):

@@ -2,7 +2,7 @@
 
 The same models run on SQLite (the default, embedded) and PostgreSQL (production): JSON
 columns are ``JSON`` on SQLite and ``JSONB`` on PostgreSQL, timestamps are stored as naive
-UTC (written by :func:`utcnow`), and upserts go through ``kroton_pipeline.db.upserts`` which
+UTC (written by :func:`utcnow`), and upserts go through ``kroton_pipeline.db.engine`` which
 picks the dialect's ``ON CONFLICT``. Statuses are written only by
 ``kroton_pipeline.db.status_changes``. Every schema change needs a migration in
 ``db/migrations/versions`` (a test compares the migrated schema with these models).
@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kroton_pipeline.domain.statuses import ENDED_WITHOUT_SUCCESS, Status
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 
 # Stable constraint names so that Alembic migrations are identical on every dialect.
 NAMING_CONVENTION = {

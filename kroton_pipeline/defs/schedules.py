@@ -9,7 +9,7 @@ from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.jobs import checker, retry_pass
 from kroton_pipeline.domain.statuses import RETRYABLE, Status
-from kroton_pipeline.timeutil import SAO_PAULO, TIMEZONE
+from kroton_pipeline.settings import SAO_PAULO, TIMEZONE
 
 daily_checker = dg.build_schedule_from_partitioned_job(
     checker,

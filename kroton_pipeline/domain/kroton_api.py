@@ -403,8 +403,6 @@ def person_status(
     return best.status if best is not None else None
 
 
-
-
 LIVE = (S.REGISTERED, S.AWAITING_REGISTER)
 
 

@@ -837,8 +837,6 @@ class ColumnLimit:
         return f"{self.column} is outside the range the database stores"
 
 
-
-
 _EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 

@@ -13,9 +13,9 @@ from enum import StrEnum
 from sqlalchemy import Engine, select, update
 
 from kroton_pipeline.db.alert_models import AlertState
-from kroton_pipeline.db.upserts import upsert_rows
+from kroton_pipeline.db.engine import upsert_rows
 from kroton_pipeline.notifications.alerts import AlertCondition
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 
 
 class Transition(StrEnum):

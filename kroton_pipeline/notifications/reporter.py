@@ -43,8 +43,7 @@ from kroton_pipeline.reporting.success_rate import (
     median_hours_to_registration,
     registration_success,
 )
-from kroton_pipeline.settings import AlertThresholds, load_settings
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import AlertThresholds, load_settings, utcnow
 
 
 @dataclass

@@ -20,20 +20,20 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 
 from kroton_pipeline.clients.kroton import KrotonApi
 from kroton_pipeline.clients.transport import AuthenticationFailed, KrotonError
-from kroton_pipeline.db.claims import (
+from kroton_pipeline.db.engine import upsert_rows
+from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
+from kroton_pipeline.db.status_changes import (
     DEFAULT_TTL_SECONDS,
     ClaimLost,
     LeadClaims,
     new_owner,
     not_erased,
+    record_event,
+    record_kroton_answer,
 )
-from kroton_pipeline.db.follow_ups import record_kroton_answer
-from kroton_pipeline.db.models import FollowUpSnapshot, Subscription
-from kroton_pipeline.db.status_changes import record_event
-from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline.domain.kroton_api import TrackingRules, next_look, tracking_ended_reason
 from kroton_pipeline.domain.statuses import TRACKED, Status, StatusReason, reason
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 
 log = logging.getLogger(__name__)
 

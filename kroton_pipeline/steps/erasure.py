@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
-from kroton_pipeline.db.claims import DEFAULT_TTL_SECONDS, LeadClaims, new_owner
+from kroton_pipeline.db.engine import upsert_rows
 from kroton_pipeline.db.models import (
     ErasedPerson,
     FollowUp,
@@ -48,8 +48,13 @@ from kroton_pipeline.db.models import (
     StatusHistory,
     Subscription,
 )
-from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
-from kroton_pipeline.db.upserts import upsert_rows
+from kroton_pipeline.db.status_changes import (
+    DEFAULT_TTL_SECONDS,
+    LeadClaims,
+    StatusChange,
+    apply_status_changes,
+    new_owner,
+)
 from kroton_pipeline.domain.erased import ERASED_NAME, erased_cpf, scrub_document
 
 # is_erased is read from here by the import asset.
@@ -57,7 +62,7 @@ from kroton_pipeline.domain.erased import is_erased as is_erased
 from kroton_pipeline.domain.erasure_digest import cpf_digest
 from kroton_pipeline.domain.leads import cpf_digits, scrub
 from kroton_pipeline.domain.statuses import TRACKED, WAITING_TO_BE_SENT, Status, StatusReason
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 
 log = logging.getLogger(__name__)
 

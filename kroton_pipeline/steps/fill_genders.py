@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Engine, and_, func, select, text
+from sqlalchemy import Connection, Engine, and_, func, select, text
 
-from kroton_pipeline.db.models import Subscription
+from kroton_pipeline.db.models import Name, Subscription
 from kroton_pipeline.db.status_changes import transition_where
 from kroton_pipeline.domain.leads import GENDER_UNKNOWN
 from kroton_pipeline.domain.statuses import Status, StatusReason
@@ -138,3 +138,8 @@ def fill_genders(
         result.unknown,
     )
     return result
+
+
+def names_loaded(conn: Connection) -> int:
+    """How many names the ``names`` table holds (0: load it before filling genders)."""
+    return conn.execute(select(func.count()).select_from(Name.__table__)).scalar_one()

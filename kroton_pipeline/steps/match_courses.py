@@ -20,13 +20,13 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, delete, func, select, update
 
 from kroton_pipeline.clients.transport import AuthenticationFailed, KrotonError
+from kroton_pipeline.db.engine import insert_rows
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
-from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.domain.kroton_api import CourseSearch, build_course_query, choose_options
 from kroton_pipeline.domain.leads import GENDER_UNKNOWN
 from kroton_pipeline.domain.statuses import Status, StatusReason, reason
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,8 @@ from datetime import date
 from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.orm import aliased
 
-from kroton_pipeline.db.claims import not_erased
 from kroton_pipeline.db.models import CourseOption, Subscription
-from kroton_pipeline.db.status_changes import transition_where
+from kroton_pipeline.db.status_changes import not_erased, transition_where
 from kroton_pipeline.domain.leads import GENDER_UNKNOWN
 from kroton_pipeline.domain.statuses import Status, StatusReason
 

@@ -26,9 +26,9 @@ from kroton_pipeline.domain.reason_catalogue import (
     status_reason_info,
 )
 from kroton_pipeline.domain.statuses import Status
+from kroton_pipeline.settings import SAO_PAULO
 from kroton_pipeline.support.lead_story import Attempt, KrotonAnswer, LeadStory
 from kroton_pipeline.support.next_step import next_step
-from kroton_pipeline.timeutil import SAO_PAULO
 
 INDENT = "  "
 

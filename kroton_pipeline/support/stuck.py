@@ -17,8 +17,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from kroton_pipeline.reporting.stuck_leads import stuck_leads_by_date
-from kroton_pipeline.settings import StuckThresholds, load_settings
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import StuckThresholds, load_settings, utcnow
 
 
 def main(

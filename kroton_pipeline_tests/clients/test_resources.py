@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from dagster import MaterializeResult, asset, materialize
 
-from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
+from kroton_pipeline.defs.common.resources import CaptacaoResource, CatalogResource, KrotonResource
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline_tests.clients.conftest import fresh_cpfs, kroton_entries
 

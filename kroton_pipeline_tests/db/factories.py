@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from kroton_pipeline.db.engine import upsert_rows
 from kroton_pipeline.db.models import Subscription
-from kroton_pipeline.db.upserts import upsert_rows
 
 
 def subscription_row(n: int, **overrides: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from kroton_pipeline.db import __main__ as db_cli
-from kroton_pipeline.db import migrate
+from kroton_pipeline.db import engine as migrate
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.db.models import Base
 

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from kroton_pipeline.data import names as names_module
-from kroton_pipeline.data.names import NamesSourceError, load_names, names_loaded, read_names
+from kroton_pipeline.data.names import NamesSourceError, load_names, read_names
 from kroton_pipeline.db.models import Name
+from kroton_pipeline.steps.fill_genders import names_loaded
 
 HEADER = (
     "alternative_names,classification,first_name,frequency_female,frequency_male,"

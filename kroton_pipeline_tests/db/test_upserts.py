@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from kroton_pipeline.db import upserts
+from kroton_pipeline.db import engine as upserts
+from kroton_pipeline.db.engine import upsert_rows
 from kroton_pipeline.db.models import Name, Subscription
-from kroton_pipeline.db.upserts import upsert_rows
 from kroton_pipeline_tests.db.factories import subscription_row
 
 # A subscription is one attempt of a CPF.

@@ -23,7 +23,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.deploy.graphql import LOCATION, DagsterGraphQL
 from kroton_pipeline_tests.deploy.hosts import Host, LoopbackHosts, NamespaceHosts
 from kroton_pipeline_tests.deploy.services import Service, base_environment, wait_until

@@ -5,10 +5,9 @@ from datetime import timedelta
 import dagster as dg
 from sqlalchemy import Engine
 
-from kroton_pipeline.clients.resources import KrotonResource
-from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, KrotonResource, RulesResource
 from kroton_pipeline.defs.reporting.assets import funnel_report
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
 

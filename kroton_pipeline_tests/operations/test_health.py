@@ -11,8 +11,7 @@ import pytest
 
 from kroton_pipeline import health
 from kroton_pipeline.data.names import load_names
-from kroton_pipeline.db.engine import make_engine
-from kroton_pipeline.db.migrate import upgrade
+from kroton_pipeline.db.engine import make_engine, upgrade
 from kroton_pipeline.sandbox import SandboxServer
 
 SECRETS = ("sandbox-secret", "sandbox-password", "sandbox-api-key", "sandbox-subscription")

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from kroton_pipeline.defs.common.problems import outcomes_metadata, problems_metadata
+from kroton_pipeline.defs.common.metadata import outcomes_metadata, problems_metadata
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
 DAY = date(2026, 1, 5)

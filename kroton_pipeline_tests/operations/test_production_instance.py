@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from kroton_pipeline.db.engine import make_engine
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 
 DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
 

@@ -15,7 +15,7 @@ import pytest
 
 from kroton_pipeline.notifications.slack import KrotonSlackResource
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.operations.conftest import CHANNEL, TOKEN, FakeSlack
 
 UI = "https://dagster.example.org"

@@ -8,11 +8,10 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, update
 
 from kroton_pipeline.db.models import Subscription
-from kroton_pipeline.defs.registrations.stuck_check import stuck_leads_check
+from kroton_pipeline.defs.registrations.checks import stuck_leads_check
 from kroton_pipeline.notifications.reporter import RunReporter
 from kroton_pipeline.notifications.run_facts import RunFacts
-from kroton_pipeline.settings import AlertThresholds, StuckThresholds
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import AlertThresholds, StuckThresholds, utcnow
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
 DAY = date(2026, 11, 28)

@@ -31,8 +31,7 @@ from kroton_pipeline.db.models import LeadRejection, StatusHistory, Subscription
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.settings import API_DIALECTS
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import API_DIALECTS, today_in_sao_paulo
 
 SEED = 7
 RATE_LIMIT = 1000  # requests per window: the sandbox and the resources' budget agree

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from kroton_pipeline.timeutil import TIMEZONE
+from kroton_pipeline.settings import TIMEZONE
 
 PIPELINE_ASSETS = {
     # key: (group, partitioned by, parents, pool, checks)

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from kroton_pipeline.sandbox.validation import cpf_digits
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.pipeline.conftest import (
     AT_KROTON,
     DIALECTS,

@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from kroton_pipeline.db.migrate import upgrade
+from kroton_pipeline.db.engine import upgrade
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.validation import cpf_digits
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.pipeline.conftest import (
     DIALECTS,
     RATE_LIMIT,

@@ -17,11 +17,10 @@ from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
 from kroton_pipeline.sandbox.validation import cpf_digits
-from kroton_pipeline.settings import BusinessRules, erasure_keys
+from kroton_pipeline.settings import BusinessRules, erasure_keys, today_in_sao_paulo
 from kroton_pipeline.steps.check_follow_ups import check_follow_ups
 from kroton_pipeline.steps.erasure import erase_person
 from kroton_pipeline.steps.register_leads import register_leads
-from kroton_pipeline.timeutil import today_in_sao_paulo
 from kroton_pipeline_tests.pipeline.conftest import Pipeline, past_days
 from kroton_pipeline_tests.reliability.pipeline_state import kroton_client
 

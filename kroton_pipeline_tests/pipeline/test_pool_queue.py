@@ -35,7 +35,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
     QueuedRunCoordinatorDaemon,
 )
 
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.pipeline.recording_launcher import RecordingRunLauncher
 
 ROOT = Path(__file__).resolve().parents[2]

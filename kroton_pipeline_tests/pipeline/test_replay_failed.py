@@ -7,12 +7,12 @@ from datetime import date
 import dagster as dg
 from sqlalchemy import Engine, select, update
 
+from kroton_pipeline.db.engine import insert_rows
 from kroton_pipeline.db.models import CourseOption, StatusHistory, Subscription
-from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.replays.jobs import replay_register_failed_job
 from kroton_pipeline.domain.erased import erased_cpf
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
 DAY = date(2026, 11, 20)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
 from kroton_pipeline.defs.schedules import retry_transient_failures
-from kroton_pipeline.timeutil import SAO_PAULO
+from kroton_pipeline.settings import SAO_PAULO
 from kroton_pipeline_tests.db.factories import create_subscriptions
 
 TICK = datetime(2026, 11, 29, 9, 0, tzinfo=SAO_PAULO)

@@ -12,7 +12,7 @@ import dagster as dg
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.defs.imports.sensors import landing_sensor
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 
 
 def _tick(landing: Path, cursor: str | None, database_url: str) -> dg.SensorResult:

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
-from kroton_pipeline.defs.common.progress import ProgressReporter
+from kroton_pipeline.defs.common.metadata import ProgressReporter
 from kroton_pipeline.domain.statuses import IllegalTransition, Status
 from kroton_pipeline.sandbox.messages import Credentials
 from kroton_pipeline.sandbox.validation import cpf_digits

@@ -18,11 +18,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import bindparam, func, select, update
 
-from kroton_pipeline.db.engine import make_engine
-from kroton_pipeline.db.migrate import upgrade
+from kroton_pipeline.db.engine import insert_rows, make_engine, upgrade
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.db.status_changes import StatusChange, apply_status_changes
-from kroton_pipeline.db.upserts import insert_rows
 from kroton_pipeline.domain.budget_plan import CALLS_PER_NEW_LEAD, BudgetPlan
 from kroton_pipeline.domain.kroton_api import (
     TrackingRules,

@@ -20,11 +20,16 @@ from kroton_pipeline.db.models import StatusHistory, Subscription
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.settings import API_FORMATS, SANDBOX_CREDENTIALS, BusinessRules
+from kroton_pipeline.settings import (
+    API_FORMATS,
+    SANDBOX_CREDENTIALS,
+    BusinessRules,
+    today_in_sao_paulo,
+    utcnow,
+)
 from kroton_pipeline.steps.fill_genders import fill_genders
 from kroton_pipeline.steps.import_leads import import_export
 from kroton_pipeline.steps.match_courses import match_courses
-from kroton_pipeline.timeutil import today_in_sao_paulo, utcnow
 
 RULES = BusinessRules()
 # Quick retries: the rules (what is retried, what is not) are the production ones, only the

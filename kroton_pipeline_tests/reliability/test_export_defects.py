@@ -532,7 +532,7 @@ def test_a_file_read_in_chunks_numbers_and_deduplicates_across_them(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, malformed: bool
 ) -> None:
     """Two rows a chunk: row numbers run on, a CPF repeated in a later chunk is a duplicate."""
-    monkeypatch.setattr("kroton_pipeline.export_reading.CHUNK_ROWS", 2)
+    monkeypatch.setattr("kroton_pipeline.landing.CHUNK_ROWS", 2)
     lines = [HEADER, values(row(0)), values(row(1)), values(row(2)), values(row(0)), values(row(3))]
     if malformed:
         lines.insert(4, SHORT)  # row 4, in the second chunk

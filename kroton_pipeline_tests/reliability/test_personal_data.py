@@ -18,7 +18,7 @@ import pytest
 
 from kroton_pipeline.sandbox import SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline_tests.reliability.dagster_chain import (
     ChainRuns,
     capture_all_logging,

@@ -17,8 +17,7 @@ import pytest
 from kroton_pipeline.defs.common.resources import resources_for_environment
 from kroton_pipeline.sandbox import Credentials, SandboxServer
 from kroton_pipeline.sandbox.export_generator import generate_export, write_export
-from kroton_pipeline.settings import REQUIRED_SECRETS, load_settings
-from kroton_pipeline.timeutil import today_in_sao_paulo
+from kroton_pipeline.settings import REQUIRED_SECRETS, load_settings, today_in_sao_paulo
 from kroton_pipeline_tests.reliability.conftest import free_port
 from kroton_pipeline_tests.reliability.dagster_chain import capture_all_logging, run_whole_chain
 

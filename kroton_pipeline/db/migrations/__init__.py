@@ -1,1 +1,1 @@
-"""Alembic migrations of the database, run through ``kroton_pipeline.db.migrate``."""
+"""Alembic migrations of the database, run through ``kroton_pipeline.db.engine``."""

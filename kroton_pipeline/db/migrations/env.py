@@ -1,4 +1,4 @@
-"""Alembic environment, configured by ``kroton_pipeline.db.migrate`` (no alembic.ini).
+"""Alembic environment, configured by ``kroton_pipeline.db.engine`` (no alembic.ini).
 
 ``migrate.alembic_config`` hands over either an open connection (``config.attributes
 ["connection"]``) or a URL (``config.attributes["url"]``); SQLite runs in batch mode because

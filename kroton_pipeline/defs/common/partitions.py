@@ -9,8 +9,7 @@ from datetime import date
 
 import dagster as dg
 
-from kroton_pipeline.settings import first_import_date
-from kroton_pipeline.timeutil import TIMEZONE
+from kroton_pipeline.settings import TIMEZONE, first_import_date
 
 FIRST_IMPORT_DATE = first_import_date()
 

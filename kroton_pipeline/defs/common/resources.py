@@ -9,21 +9,241 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
-from kroton_pipeline.clients.resources import (
-    CaptacaoResource,
-    CatalogResource,
-    KrotonResource,
-    api_format_fields,
+from kroton_pipeline.clients.captacao import CaptacaoClient
+from kroton_pipeline.clients.kroton import CatalogClient, HealthResult, KrotonClient
+from kroton_pipeline.clients.transport import RetryPolicy, make_budget
+from kroton_pipeline.db.engine import make_engine, upgrade
+from kroton_pipeline.settings import (
+    API_FORMATS,
+    BusinessRules,
+    KrotonApiFormat,
+    Settings,
+    load_settings,
 )
-from kroton_pipeline.db.engine import make_engine
-from kroton_pipeline.db.migrate import upgrade
-from kroton_pipeline.settings import BusinessRules, Settings, load_settings
+
+_SOURCE = API_FORMATS["source"]
+
+
+class _ApiResource(ConfigurableResource):
+    """Settings every external API shares: base URL, budget, retries."""
+
+    base_url: str
+    rate_limit: int = Field(100, description="Requests allowed per window, deployment-wide.")
+    rate_window_seconds: float = Field(300.0, description="Length of the rate window.")
+    rate_safety_margin_seconds: float | None = Field(
+        None, description="Added to the window (default: 1 % of it, at least 0.25 s)."
+    )
+    rate_bucket: str = Field("", description="Budget name; resources with one name share it.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the database that holds the shared budget."
+    )
+    max_attempts: int = Field(5, description="Attempts per request on transient failures.")
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+
+    _client: Any = PrivateAttr(default=None)
+    _log: Any = PrivateAttr(default=None)
+
+    _system = ""
+
+    def _budget(self):
+        return make_budget(
+            self.database_url,
+            self.rate_bucket or self._system,
+            self.rate_limit,
+            self.rate_window_seconds,
+            safety_margin_seconds=self.rate_safety_margin_seconds,
+        )
+
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            backoff_base_seconds=self.backoff_base_seconds,
+            backoff_max_seconds=self.backoff_max_seconds,
+        )
+
+    def _build(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._log = getattr(context, "log", None)
+        self._client = self._build()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def get_client(self) -> Any:
+        """The run's client (built on first use outside a Dagster run)."""
+        if self._client is None:
+            self._client = self._build()
+        return self._client
+
+    def health(self) -> HealthResult:
+        """The client's self-check (see each client's ``health``)."""
+        return self.get_client().health()
+
+
+class _KrotonFormatFields(_ApiResource):
+    """How Kroton's API is spoken (``KROTON_API_DIALECT`` and its overrides)."""
+
+    api_dialect: str = Field("source", description="source (design document) or v5.")
+    token_path: str = Field(_SOURCE.token_path, description="OAuth2 token endpoint.")
+    inscriptions_by_cpf_path: str = Field(
+        _SOURCE.inscriptions_by_cpf_path, description="CPF look-up; {cpf} is replaced."
+    )
+    enrolments_by_cpf_path: str = Field(
+        _SOURCE.enrolments_by_cpf_path, description="Enrolment look-up; {cpf} is replaced."
+    )
+    inscription_status_path: str = Field(
+        _SOURCE.inscription_status_path,
+        description="One inscription's state; {inscricao} and {sistema} are replaced.",
+    )
+    register_path: str = Field(_SOURCE.register_path, description="Registration POST.")
+    cpf_in_url: Literal["digits", "punctuated"] = Field(
+        _SOURCE.cpf_in_url, description="The CPF in look-up URLs: 11 digits or 000.000.000-00."
+    )
+    token_scope: bool = Field(True, description="Send scope=<subscription key> for a token.")
+    token_subscription_header: bool = Field(
+        True, description="Send the subscription-key header on the token request too."
+    )
+    lookup_404_is_empty: bool = Field(
+        False, description="Read a 404 on a CPF look-up as 'no inscription'."
+    )
+    lookup_timeout_seconds: float = Field(60.0, description="Timeout of look-ups.")
+    token_timeout_seconds: float = Field(30.0, description="Timeout of token requests.")
+    register_timeout_seconds: float = Field(
+        120.0, description="Timeout of the registration POST (a slow answer is an unknown)."
+    )
+
+    def api_format(self) -> KrotonApiFormat:
+        """These fields as the clients' :class:`KrotonApiFormat`."""
+        return KrotonApiFormat(
+            dialect="v5" if self.api_dialect == "v5" else "source",
+            token_path=self.token_path,
+            inscriptions_by_cpf_path=self.inscriptions_by_cpf_path,
+            enrolments_by_cpf_path=self.enrolments_by_cpf_path,
+            inscription_status_path=self.inscription_status_path,
+            register_path=self.register_path,
+            cpf_in_url=self.cpf_in_url,
+            token_scope=self.token_scope,
+            token_subscription_header=self.token_subscription_header,
+            lookup_404_is_empty=self.lookup_404_is_empty,
+            token_timeout_seconds=self.token_timeout_seconds,
+            lookup_timeout_seconds=self.lookup_timeout_seconds,
+            register_timeout_seconds=self.register_timeout_seconds,
+        )
+
+
+def api_format_fields(api_format: KrotonApiFormat) -> dict[str, object]:
+    """Resource field values for ``api_format`` (the inverse of ``api_format()``)."""
+    values = {name: getattr(api_format, name) for name in KrotonApiFormat.__dataclass_fields__}
+    values["api_dialect"] = values.pop("dialect")
+    return values
+
+
+class CaptacaoResource(_KrotonFormatFields):
+    """Kroton Captação API (e-mail/password login; same look-ups as the main API)."""
+
+    email: str
+    password: str
+    subscription_key: str | None = Field(
+        None, description="Sent as Ocp-Apim-Subscription-Key when the gateway needs it."
+    )
+    token_margin_seconds: float = 300.0
+
+    _system = "captacao"
+
+    def _build(self) -> CaptacaoClient:
+        return CaptacaoClient(
+            base_url=self.base_url,
+            email=self.email,
+            password=self.password,
+            subscription_key=self.subscription_key,
+            api_format=self.api_format(),
+            budget=self._budget(),
+            policy=self._policy(),
+            token_margin_seconds=self.token_margin_seconds,
+            log=self._log,
+        )
+
+    def get_client(self) -> CaptacaoClient:
+        return super().get_client()
+
+
+class KrotonResource(_KrotonFormatFields):
+    """Kroton's main API. ``dry_run`` turns registration POSTs into recorded payloads.
+
+    ``lookups_via_captacao`` routes the three CPF look-ups through ``captacao`` (which must
+    then be set); registrations always use the main API.
+    """
+
+    client_id: str
+    client_secret: str
+    subscription_key: str
+    dry_run: bool = Field(False, description="Send no mutating request; record the payloads.")
+    token_margin_seconds: float = Field(
+        30.0, description="Renew the token this long before expiry."
+    )
+    lookups_via_captacao: bool = False
+    captacao: CaptacaoResource | None = None
+
+    _system = "kroton"
+
+    def _build(self) -> KrotonClient:
+        lookups = None
+        if self.lookups_via_captacao:
+            if self.captacao is None:
+                raise ValueError("KrotonResource.lookups_via_captacao needs the captacao resource")
+            lookups = self.captacao.get_client()
+        return KrotonClient(
+            base_url=self.base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            subscription_key=self.subscription_key,
+            api_format=self.api_format(),
+            budget=self._budget(),
+            policy=self._policy(),
+            dry_run=self.dry_run,
+            token_margin_seconds=self.token_margin_seconds,
+            lookups=lookups,
+            log=self._log,
+        )
+
+    def get_client(self) -> KrotonClient:
+        return super().get_client()
+
+
+class CatalogResource(_ApiResource):
+    """The catalog middleware's offer search."""
+
+    api_key: str
+    auth_scheme: Literal["apiKey", "Bearer", "none"] = "apiKey"
+    timeout_seconds: float = Field(30.0, description="Timeout of a search.")
+
+    _system = "catalog"
+
+    def _build(self) -> CatalogClient:
+        return CatalogClient(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            auth_scheme=self.auth_scheme,
+            budget=self._budget(),
+            timeout_seconds=self.timeout_seconds,
+            policy=self._policy(),
+            log=self._log,
+        )
+
+    def get_client(self) -> CatalogClient:
+        return super().get_client()
 
 
 class DatabaseResource(dg.ConfigurableResource):

@@ -6,12 +6,14 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import func, select
 
-from kroton_pipeline.clients.resources import CatalogResource
 from kroton_pipeline.db.models import CourseOption, Subscription
 from kroton_pipeline.defs.common.metadata import (
+    DateRecord,
+    ProgressReporter,
     api_counters,
     api_metadata,
     counts_table,
+    materialize_per_date,
     numbers,
     status_metadata,
 )
@@ -20,14 +22,12 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
-from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
-from kroton_pipeline.defs.common.progress import ProgressReporter
-from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.defs.common.resources import CatalogResource, DatabaseResource
 from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.reporting.status_counts import status_counts
+from kroton_pipeline.settings import today_in_sao_paulo
 from kroton_pipeline.steps.match_courses import SearchOncePerRun, match_courses
-from kroton_pipeline.timeutil import today_in_sao_paulo
 
 TWO_OPTIONS_CHECK = dg.AssetCheckSpec(
     "to_register_leads_have_two_options",

@@ -5,12 +5,17 @@ from typing import Any
 
 import dagster as dg
 
-from kroton_pipeline.clients.resources import KrotonResource
 from kroton_pipeline.defs.common.metadata import (
+    DateRecord,
+    ProgressReporter,
     api_counters,
     api_metadata,
     counts_table,
+    latest_history_id,
+    materialize_per_date,
     numbers,
+    outcomes_metadata,
+    run_outcomes,
     status_metadata,
 )
 from kroton_pipeline.defs.common.partitions import (
@@ -18,14 +23,7 @@ from kroton_pipeline.defs.common.partitions import (
     snapshot_backfill_policy,
     snapshot_date_partitions,
 )
-from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
-from kroton_pipeline.defs.common.problems import (
-    latest_history_id,
-    outcomes_metadata,
-    run_outcomes,
-)
-from kroton_pipeline.defs.common.progress import ProgressReporter
-from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, KrotonResource, RulesResource
 from kroton_pipeline.defs.common.stages import FOLLOW_UP
 from kroton_pipeline.domain.budget_plan import BudgetPlan
 from kroton_pipeline.domain.kroton_api import tracking_rules

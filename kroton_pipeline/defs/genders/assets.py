@@ -5,9 +5,11 @@ from typing import Any
 
 import dagster as dg
 
-from kroton_pipeline.data.names import load_names, names_loaded
+from kroton_pipeline.data.names import load_names
 from kroton_pipeline.defs.common.metadata import (
+    DateRecord,
     counts_table,
+    materialize_per_date,
     numbers,
     status_metadata,
 )
@@ -16,12 +18,11 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
-from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
 from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.reporting.status_counts import status_counts
-from kroton_pipeline.steps.fill_genders import fill_genders
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.settings import utcnow
+from kroton_pipeline.steps.fill_genders import fill_genders, names_loaded
 
 # Fewer rows than this means the census table was never loaded (it holds ~100,000 names).
 NAMES_LOADED_THRESHOLD = 1000

@@ -9,7 +9,9 @@ from sqlalchemy import Engine, func, select
 
 from kroton_pipeline.db.models import LeadRejection, Subscription
 from kroton_pipeline.defs.common.metadata import (
+    DateRecord,
     counts_table,
+    materialize_per_date,
     numbers,
     status_counts,
     status_metadata,
@@ -19,15 +21,13 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
-from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource, RulesResource
 from kroton_pipeline.defs.common.stages import LEAD_INTAKE
 from kroton_pipeline.domain.leads import MissingColumnsError, is_valid_cpf
 from kroton_pipeline.domain.statuses import Status
 from kroton_pipeline.landing import ExportFile, ExportUnreadable, find_export
-from kroton_pipeline.staging import StagedBatch, find_batch
 from kroton_pipeline.steps.erasure import is_erased
-from kroton_pipeline.steps.import_leads import ImportResult, import_export
+from kroton_pipeline.steps.import_leads import ImportResult, StagedBatch, find_batch, import_export
 
 CHECKS = [
     dg.AssetCheckSpec(

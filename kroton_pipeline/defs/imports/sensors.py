@@ -2,7 +2,8 @@
 
 Sources, per import date: the landing export (a file or a Spark directory, see
 ``kroton_pipeline.landing``) when there is one, else a complete batch the Databricks job
-staged in ``incoming_leads`` (``kroton_pipeline.staging``). docs/exports.md is the contract.
+staged in ``incoming_leads`` (``kroton_pipeline.steps.import_leads``). docs/exports.md is
+the contract.
 
 Completeness: an export with a completion marker (``leads_YYYY-MM-DD.csv.done`` beside a
 file, ``_SUCCESS`` inside a Spark directory) is complete as soon as it is seen; a file
@@ -35,7 +36,7 @@ from kroton_pipeline.defs.common.partitions import import_date_partitions
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.defs.jobs import all_jobs
 from kroton_pipeline.landing import ExportFile, scan_landing
-from kroton_pipeline.staging import StagedBatch, complete_batches
+from kroton_pipeline.steps.import_leads import StagedBatch, complete_batches
 
 EXPORT_FILE_TAG = "kroton/export_file"
 EXPORT_SHA_TAG = "kroton/export_sha256"

@@ -7,8 +7,12 @@ sensor reports it with the failed check's name.
 
 import dagster as dg
 
-from kroton_pipeline.clients.resources import CaptacaoResource, CatalogResource, KrotonResource
-from kroton_pipeline.defs.common.resources import DatabaseResource
+from kroton_pipeline.defs.common.resources import (
+    CaptacaoResource,
+    CatalogResource,
+    DatabaseResource,
+    KrotonResource,
+)
 from kroton_pipeline.defs.common.stages import REPORTING
 from kroton_pipeline.health import (
     CheckOutcome,
@@ -17,7 +21,7 @@ from kroton_pipeline.health import (
     check_names,
     check_settings,
 )
-from kroton_pipeline.timeutil import TIMEZONE
+from kroton_pipeline.settings import TIMEZONE
 
 DESCRIPTIONS = {
     "settings": "Every setting KROTON_ENV needs is present and valid.",

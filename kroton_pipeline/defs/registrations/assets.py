@@ -6,12 +6,18 @@ from typing import Any
 
 import dagster as dg
 
-from kroton_pipeline.clients.resources import KrotonResource
 from kroton_pipeline.defs.common.metadata import (
+    DateRecord,
+    ProgressReporter,
     api_counters,
     api_metadata,
     counts_table,
+    materialize_per_date,
     numbers,
+    observe_per_date,
+    outcomes_metadata,
+    problems_metadata,
+    run_outcomes,
     status_metadata,
 )
 from kroton_pipeline.defs.common.partitions import (
@@ -19,13 +25,13 @@ from kroton_pipeline.defs.common.partitions import (
     import_date_partitions,
     partition_dates,
 )
-from kroton_pipeline.defs.common.per_date import DateRecord, materialize_per_date, observe_per_date
-from kroton_pipeline.defs.common.problems import outcomes_metadata, problems_metadata, run_outcomes
-from kroton_pipeline.defs.common.progress import ProgressReporter
-from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, KrotonResource, RulesResource
 from kroton_pipeline.defs.common.stages import REGISTRATION
-from kroton_pipeline.defs.registrations.stuck_check import STUCK_LEADS_CHECK, stuck_leads_check
-from kroton_pipeline.defs.registrations.success_rate import success_rate_check
+from kroton_pipeline.defs.registrations.checks import (
+    STUCK_LEADS_CHECK,
+    stuck_leads_check,
+    success_rate_check,
+)
 from kroton_pipeline.domain.budget_plan import BudgetPlan, days_to_clear_backlog
 from kroton_pipeline.domain.leads import mask_payload
 from kroton_pipeline.domain.statuses import Status

@@ -2,14 +2,13 @@
 
 import dagster as dg
 
-from kroton_pipeline.clients.resources import KrotonResource
-from kroton_pipeline.defs.common.resources import DatabaseResource, RulesResource
+from kroton_pipeline.defs.common.resources import DatabaseResource, KrotonResource, RulesResource
 from kroton_pipeline.defs.common.stages import REPORTING
 from kroton_pipeline.defs.reporting.budget_use import budget_markdown, spent_last_day
 from kroton_pipeline.domain.budget_plan import BudgetPlan
 from kroton_pipeline.reporting.funnel import funnel_report as build_funnel_report
 from kroton_pipeline.reporting.markdown import report_markdown, report_numbers
-from kroton_pipeline.timeutil import TIMEZONE, today_in_sao_paulo
+from kroton_pipeline.settings import TIMEZONE, today_in_sao_paulo
 
 EVERY_PARTITION = dg.AllPartitionMapping()
 

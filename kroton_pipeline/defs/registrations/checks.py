@@ -1,20 +1,42 @@
-"""Stuck leads of an import date, as an asset check of ``registrations``.
-
-Leads still before ``registered`` more than ``KROTON_STUCK_AFTER_HOURS`` after import, or
-``awaiting_register`` longer than ``KROTON_STUCK_AWAITING_HOURS``: the design document's
-"aluno não inscrito após 48h", found before anyone asks (``reporting.stuck_leads``).
-"""
+"""The registration success rate of an import date, as an asset check."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
 from sqlalchemy import Engine
 
 from kroton_pipeline.reporting.stuck_leads import find_stuck_leads
-from kroton_pipeline.settings import StuckThresholds
-from kroton_pipeline.timeutil import utcnow
+from kroton_pipeline.reporting.success_rate import registration_success
+from kroton_pipeline.settings import StuckThresholds, utcnow
+
+
+def success_rate_check(
+    engine: Engine, dates: Sequence[date], threshold: float
+) -> dg.AssetCheckResult | None:
+    """Share of the dates' sent leads that Kroton accepted, warning below ``threshold``;
+    None when no lead of theirs reached Kroton (a rate of nothing passes nothing, so the
+    check is not evaluated)."""
+    with engine.connect() as conn:
+        figures = registration_success(conn, dates)
+    if figures.rate is None:
+        return None
+    rate = figures.rate
+    return dg.AssetCheckResult(
+        check_name="registration_success_rate",
+        passed=rate >= threshold,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "success_rate": dg.MetadataValue.float(round(rate, 4)),
+            "threshold": dg.MetadataValue.float(threshold),
+            "accepted": figures.accepted,
+            "sent": figures.sent,
+            "never_sent": figures.never_sent,
+        },
+    )
+
 
 STUCK_LEADS_CHECK = dg.AssetCheckSpec(
     "no_stuck_leads",
