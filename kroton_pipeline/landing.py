@@ -1,4 +1,30 @@
-"""The landing location of the daily Databricks export.
+"""The landing location of the daily Databricks export, and reading an export into text cells.
+
+Sections, in the order of the code:
+
+**export_reading**: Reading one export file (CSV or Parquet) into a frame of text cells, row by row.
+
+The reader never guesses silently: every row it returns carries the file's own characters,
+and what cannot be read exactly is refused (:class:`ExportUnreadable`) or marked per row.
+
+- **Encoding**, decided per file: UTF-8 (with or without BOM), else cp1252. A file mixing
+  the two, or text already garbled by a wrong decoding upstream (``JoÃ£o``, C1 control
+  characters), is refused, naming the first bad row and column (never the value); so are
+  UTF-16 files and NUL characters.
+- **Fields**: a row with more or fewer fields than the header is kept with its 1-based data
+  row number and a :data:`ROW_PROBLEM` text, so the import rejects that row alone. Trailing
+  empty fields (Excel's ``,,,``) are not a problem. Blank lines and rows of empty fields
+  only are not data rows.
+- **Cells**: zero-width characters are removed; ``NULL``, ``null``, ``NaN``, ``None`` and
+  ``\\N`` cells are empty.
+- **Header**: names are stripped, lower-cased and spaces become ``_``; two columns with the
+  same name are refused.
+- **Types**: Parquet columns become the text a CSV export would hold (whole numbers without
+  ``.0``, decimals as written, dates ISO, timezone-aware timestamps as their São Paulo date).
+  Numeric damage in CSV or Parquet (``.0`` suffixes, scientific notation, lost leading
+  zeros of CPF and CEP, Excel date serials) is repaired in columns that are wholly numeric.
+
+**landing**: The landing location of the daily Databricks export.
 
 One export per import date, in a local folder or an object-store URL (any fsspec URL;
 ``s3://`` needs ``s3fs`` installed):

@@ -1,4 +1,11 @@
-"""Typed settings read from the environment.
+"""Typed settings read from the environment, and the one clock.
+
+Sections, in the order of the code:
+
+**timeutil**: Time helpers: the database stores naive UTC timestamps; business dates are São
+Paulo's.
+
+**settings**: Typed settings read from the environment.
 
 One switch, ``KROTON_ENV``, picks the environment. ``sandbox`` (the default) points every
 external system at the local Kroton simulator with its documented credentials, so a fresh

@@ -1,9 +1,42 @@
-"""Client of Kroton's main API: OAuth2 token, CPF look-ups, inscription status, registration.
+"""Clients of Kroton's APIs: the main API (token, CPF look-ups, inscriptions) and the catalog.
+
+Sections, in the order of the code:
+
+**models**: Typed bodies of the token and login answers and of the catalog search.
+
+Kroton's inscription and registration answers, which come in two dialects, are read in
+:mod:`kroton_pipeline.domain.kroton_answers`. Field names here follow Python; aliases are
+the wire's camelCase names; unknown fields are kept (``extra="allow"``).
+
+**auth**: Token caches for Kroton's OAuth2 client credentials and Captação's e-mail/password login.
+
+A token is reused until shortly before it expires (by this process's clock); when the API
+still refuses it (401: revoked, or the server's clock ran ahead), the transport calls
+:meth:`TokenCache.invalidate` and the next request fetches a new one, once.
+
+**lookups**: The three CPF look-ups shared by Kroton's main API and the Captação API.
+
+The Captação API serves the same look-ups under its own base URL and token, so a deployment
+can route look-ups through it (``KrotonResource.lookups_via_captacao``). Paths, the CPF's
+form in the URL and what a 404 means come from :class:`~kroton_pipeline.settings.KrotonApiFormat`;
+every answer is read once into the views of :mod:`kroton_pipeline.domain.kroton_answers`.
+
+**kroton_api**: What the pipeline's steps need from Kroton, as a typed interface.
+
+:class:`~kroton_pipeline.clients.kroton.KrotonClient` implements it over HTTP (its look-ups
+optionally through the Captação API); tests and tools may pass anything with the same
+methods. Every method returns a view of :mod:`kroton_pipeline.domain.kroton_answers`, never
+a raw answer, and raises a :class:`~kroton_pipeline.clients.errors.KrotonError` on failure.
+
+**catalog**: Client of the catalog middleware (Elasticsearch-shaped offer search).
+
+**kroton**: Client of Kroton's main API: OAuth2 token, CPF look-ups, inscription status,
+registration.
 
 Paths, the CPF's form in URLs, the token request and the timeouts come from
 :class:`~kroton_pipeline.settings.KrotonApiFormat` (the design document's dialect or the one
 production integrations speak); answers are read once into the views of
-:mod:`kroton_pipeline.domain.kroton_api`.
+:mod:`kroton_pipeline.domain.kroton_answers`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The one request loop shared by the Kroton, Captação and catalog clients.
+"""How every request to an external API goes out: budget, retries, counters, failures, redaction.
+
+Sections, in the order of the code:
+
+**transport**: The one request loop shared by the Kroton, Captação and catalog clients.
 
 Every attempt draws one request from the API's shared budget, then is classified:
 
@@ -14,6 +18,51 @@ A non-idempotent request (the registration POST) is never re-sent once it may ha
 Kroton: a timeout or lost connection after sending, a 5xx or an unreadable 2xx answer raise
 :class:`OutcomeUnknown`. Only failures that prove nothing was processed (connection refused,
 connect timeout, 401, 429) are retried.
+
+**errors**: Failure kinds of the external-system clients, one class per way a call can end badly.
+
+Messages name the system and the endpoint (``kroton.inscricoes_by_cpf``), never a URL or a
+value: paths contain CPFs, and Kroton's own messages are scrubbed before they are quoted.
+
+**redaction**: Masking for the clients' log lines and exception messages (LGPD).
+
+The clients log endpoint *names* and masked CPFs, never URLs. Two places still see personal
+data and are covered here: Kroton's own messages (scrubbed before they are quoted) and the
+HTTP libraries' log lines, whose URLs contain the CPF of every look-up.
+
+**counters**: Per-run counters of one client, for asset metadata and Slack summaries.
+
+**rate_limit**: One request budget per external API, shared by every run, process and thread.
+
+Kroton allows 100 requests per 5 minutes per client; several Dagster runs (a backfill, the
+daily schedule, a manual re-run) may call it at once from different processes, so the budget
+lives in the project's database: a sliding-window log in the ``rate_limit_events`` table.
+
+Acquiring one request is one short transaction under a lock — PostgreSQL:
+``pg_advisory_xact_lock(<hash of the bucket>)``; SQLite: ``BEGIN IMMEDIATE`` (the database
+write lock; ``busy_timeout`` makes the other processes wait for it) — that deletes the events
+older than the window, counts the rest, and inserts one if the count is below the limit;
+otherwise it returns how long until the oldest event leaves the window. The caller sleeps
+*outside* the transaction and tries again. Waiting is reported through ``on_wait`` as
+progress and is never a failed attempt.
+
+Why not pyrate-limiter (4.5, evaluated): its ``SQLiteBucket`` needs its own SQLite file plus
+the ``filelock`` package for multi-process use, and takes its time from SQLite, not an
+injectable clock; its ``PostgresBucket`` needs psycopg 3 and psycopg_pool while the project
+ships psycopg2. Neither works from the project's one SQLAlchemy URL on both
+databases, so this ~150-line log over SQLAlchemy is simpler to own than two adapters.
+
+The API counts a request when it *arrives*, the budget when it is *drawn*: a request drawn at
+the very end of a window may arrive (on a busy machine, noticeably) after one drawn at the
+start of the next. So each request's entry is *settled* when its answer comes back: its time
+moves to the completion time, a bound on its arrival, and the window counts from there. A
+small safety margin on the window covers the rest (clock reads, scheduling).
+
+Time comes from the database server under the lock on PostgreSQL (``clock_timestamp()``), so
+processes on hosts whose clocks disagree still count one window; on SQLite (one host by
+nature) and for the process-local budget it is the wall clock, injectable for tests. A wait
+is never longer than one window and is slept in slices that re-check the log, so no clock,
+however wrong, makes a process exceed the limit or sleep for an hour.
 """
 
 from __future__ import annotations

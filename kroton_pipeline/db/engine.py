@@ -1,4 +1,24 @@
-"""Engines for the project's database: SQLite by default, PostgreSQL in production."""
+"""The database: engines, migrations, and the bulk writes that differ per dialect.
+
+Sections, in the order of the code:
+
+**engine**: Engines for the project's database: SQLite by default, PostgreSQL in production.
+
+**migrate**: Run the Alembic migrations that ship inside the package.
+
+Alembic is configured here, in code, so an installed wheel migrates a database with no
+``alembic.ini`` and no working-directory assumptions: the scripts are found next to this
+module.
+
+**upserts**: Dialect-aware bulk writes: ``INSERT ... ON CONFLICT`` on SQLite and PostgreSQL.
+
+SQLite: one compiled statement through the driver's ``executemany`` (one set of bound
+variables per row, so its variable limit never applies). PostgreSQL: each chunk of rows
+travels as a single JSON parameter expanded by ``json_populate_recordset`` into rows of the
+table's own type (``INSERT ... SELECT``), which avoids both psycopg2's row-per-round-trip
+``executemany`` and the parse cost of huge multi-row ``VALUES``. Measured on 100,000
+subscription rows: ~27,000 rows/s on SQLite, ~30,000 rows/s on PostgreSQL.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,39 @@
-"""The only writer of ``subscriptions.status``, and of ``status_history``.
+"""Every change to a lead's status, the follow-up records of Kroton's answers, and the claims
+that make each action happen once.
+
+Sections, in the order of the code:
+
+**status_changes**: The only writer of ``subscriptions.status``, and of ``status_history``.
 
 Every change is checked against the state machine (``domain.statuses``) before anything is
 written, recorded in ``status_history`` with the Dagster run id, and written set-based: a
 handful of statements per batch, whatever its size. The caller owns the transaction: run
 these inside ``engine.begin()`` so that an error rolls back everything the batch wrote.
+
+**follow_ups**: Recording what Kroton said about a subscription: follow-up, ids and status, in
+one place.
+
+Kroton's answer is stored exactly as received (``follow_ups.source``); the ids and the
+classification come from the typed view the domain read it into; the status moves through
+the state machine (``db.status_changes``), one ``status_history`` row per step.
+
+**claims**: Claims on leads: the one rule that makes every action on a lead happen once.
+
+Any action that talks to Kroton about a lead (register, reconcile, poll, follow-up) or
+erases it first *claims* the lead's ``subscriptions`` row with a compare-and-set::
+
+    UPDATE subscriptions SET claimed_by = :me, claim_expires_at = <db now + ttl>
+     WHERE id = :id AND <the state the action expects>
+       AND (claimed_by IS NULL OR claim_expires_at <= <db now> OR claimed_by = :me)
+
+One writer wins; the others skip the lead. The row is re-read under the claim, so nothing is
+built or sent from data read before it (an erasure, a status change by another run). Before a
+request that changes something at Kroton the holder renews the claim, and gives up if it has
+lost it, so only the holder ever sends. A claim carries its owner (run id + a random tag) and
+an expiry taken from the *database's* clock, so hosts whose clocks differ agree on it; the
+claim of a run that died expires and the lead is taken again (and reconciled when it was
+marked as sent). The database, not Dagster's scheduling, is the guard: two runs of the same
+job, two deployments or a second daemon on one database still send each lead once.
 """
 
 from __future__ import annotations

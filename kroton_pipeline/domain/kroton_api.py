@@ -1,4 +1,10 @@
-"""Kroton's answers, read once into typed views, and what each view means for a lead.
+"""Kroton's API in the pipeline's terms, no I/O: what is sent, what its answers mean, how long a
+lead is followed.
+
+Sections, in the order of the code:
+
+**kroton_answers**: Kroton's answers, read once into typed views, and what each view means for a
+lead.
 
 Kroton has been seen speaking two dialects. The design document's: a CPF look-up answering
 ``{"inscricoes": [{id, inscricaoId, classificacao: {descricao}, status, sistema, ...}]}``
@@ -14,6 +20,50 @@ The status an answer means is decided here too (:meth:`Inscription.status`): a s
 record (``matricula.ra``) is ``enrolled``; processing NEW/PROCESSING is
 ``awaiting_register`` and ERROR ``failed``; once processed, the classification decides,
 compared without regard to case, accents or spacing.
+
+**precheck**: The check before registering: follow what Kroton already holds, or register anew.
+
+The design document's checker stops a registration only for someone already enrolled. The
+export is, by definition, people who did not convert, and many of them hold an inscription
+from an earlier cycle (absent at the exam, disqualified, failed in processing, or simply
+old). The rule:
+
+- a student (an active enrolment, ``matricula.ra``, or an enrolled classification) is
+  followed, never registered;
+- an active inscription of the current intake — live (registered, pending, or a
+  classification the table does not know) and made within ``stale_after_days`` — is
+  followed;
+- anything else (no inscription; only dropped, failed or stale ones) is registered anew.
+
+Each decision says why, in words an operator can read in ``status_history``.
+
+**tracking**: How long, and how often, a registered lead is followed.
+
+A registered lead is followed until its story ends: a final status (enrolled, dropped,
+failed), or its intake is over — the end of the chosen offer's inscription window
+(``dtTerminoInscricao``) plus a grace for enrolment, or a horizon after registration when no
+date is known. Then tracking ends, visibly (``tracking_ended`` in ``status_history``).
+
+How often it is looked at follows what Kroton says: every few days while the lead is
+*Classificado* in its first month (a call-up — *Convocado*, which counts as enrolled — may
+come any day), and otherwise looks that thin out with age — every 3 days in the first 10
+days, weekly until day 30, then every ``max_interval_days`` — never further apart than
+that. Enrolment seasons last months; a lead that becomes *Convocado* or *Aluno* in month
+four is still seen within two weeks.
+
+**enrolment_payload**: The body of Kroton's registration POST (the design document's
+EnrollmentPayload, plus
+the fields production integrations send when ``BusinessRules.payload_extras`` is on).
+
+The builder re-checks what Kroton would refuse (a 422 costs a request of the rate budget and
+ends the lead as ``register_failed``), and raises :class:`PayloadError` naming the field,
+never its value.
+
+**catalog_query**: The catalog search for a lead's desired course (source document, "Consulta de
+Cursos").
+
+Leads that want the same course at the same unit, type, price, modality and capture period
+share one :class:`CourseSearch`; the pipeline sends each distinct search once per run.
 """
 
 from __future__ import annotations

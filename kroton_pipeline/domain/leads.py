@@ -1,4 +1,8 @@
-"""Normalisation and validation of one Databricks export.
+"""A lead's fields: normalising and validating an export, and masking personal data.
+
+Sections, in the order of the code:
+
+**leads**: Normalisation and validation of one Databricks export.
 
 :func:`normalise_leads` turns the export's text columns into typed, normalised columns and
 splits the rows into ``valid`` (ready to upsert as subscriptions) and ``rejected`` (ready for
@@ -12,6 +16,66 @@ models by ``db.limits`` and passed in as ``limits``). An incomplete
 address is never a rejection: the whole address is replaced by the configured default and
 flagged. Among the rows that pass, a CPF seen again later in the file is rejected as
 ``duplicate_cpf_in_file``; the first (lowest ``row_number``) is kept.
+
+**lead_fields**: Whole-column normalisers for the fields of a Databricks export (used by ``leads``).
+
+Every function takes pandas series of text (``str`` dtype, NaN for empty) and returns
+normalised series or numpy arrays aligned with the input. No Python loop runs per row.
+
+**cpf**: CPF rules: normalisation to 11 digits and the two check digits.
+
+A CPF is accepted only when, after removing ``.``, ``-`` and spaces, exactly 11 ASCII digits
+remain. Unlike validate-docbr we do not left-pad shorter values with zeros: a CPF that lost
+its leading zeros upstream is ambiguous and is rejected rather than guessed. CPFs made of one
+repeated digit (``111.111.111-11``) pass the arithmetic but are not real and are rejected.
+
+**emails**: E-mail validity, agreeing with ``email_validator.validate_email(x,
+check_deliverability=False)``.
+
+Fast path (whole column, regular expressions): plain ASCII addresses whose domain has no
+Punycode (``xn--``) label, i.e. practically every real lead. For those the rules below are
+exactly email-validator's syntax rules with its default options:
+
+- one ``@``; local part is an RFC 5322 dot-atom (letters, digits and ``!#$%&'*+-/=?^_`{|}~``,
+  dots only between characters); no quoted local parts, display names or IP literals;
+- domain made of LDH labels (letters, digits, hyphen not at either end), at least one dot,
+  ending with a letter, no label longer than 63, no ``ab--`` label (reserved R-LDH), not a
+  special-use name (``arpa``, ``invalid``, ``local``, ``localhost``, ``onion``, ``test``);
+- domain at most 253 characters and the whole address at most 254 (the local part has no
+  separate limit, as in email-validator's non-strict mode).
+
+Everything else (non-ASCII characters, Punycode domains) is rare and is handed to
+email-validator itself, row by row, so the answer still agrees with it on every row.
+
+**phones**: Brazilian phone rules: DDD (area code) + subscriber number.
+
+Normalisation keeps digits only, drops a trunk ``0`` or the ``55`` country code when what
+remains is DDD + number (10–11 digits), and splits the DDD off the number when the export
+left ``area_code`` empty (or repeated it inside ``phone_number``).
+
+Validity follows libphonenumber's Brazilian metadata for geographic numbers, which is the
+reference the tests compare against: the DDD is one of Anatel's 67 area codes and the number
+is a landline (8 digits starting 2–5), a mobile (9 digits starting with 9) or a legacy
+8-digit mobile starting with 7. Non-geographic numbers (0800, 4004…) are not a lead's phone.
+
+**gender**: Gender rules: the export's gender spellings and the first-name key used to infer it.
+
+The key of a name is what the IBGE ``names`` table and the "same first name" look-up join
+on: the first word after any honorific (Sr., Dra., Prof. …), lower-case, accents removed
+and anything that is not a-z dropped. ``"Dra. Maria-José Souza"`` -> ``"mariajose"``,
+``"JOÃO"`` -> ``"joao"``.
+
+**column_limits**: What a database column accepts, as a per-row check: a length, or a numeric range.
+
+``db.limits`` reads these from the models; the import checks every row against them first
+and rejects the offending rows alone (``value_too_long`` / ``value_out_of_range``, naming the
+column, never the value), where PostgreSQL would refuse the whole statement.
+
+**masking**: Masking of personal data for logs, Slack, run metadata and exceptions (LGPD).
+
+``mask_*`` mask one known value; :func:`scrub` finds and masks personal data inside free
+text; :class:`PersonalDataFilter` applies :func:`scrub` to every record of a logger or
+handler it is attached to.
 """
 
 from __future__ import annotations

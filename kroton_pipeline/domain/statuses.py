@@ -1,9 +1,21 @@
-"""The subscription status machine.
+"""The subscription status machine and the reasons a status changes.
+
+Sections, in the order of the code:
+
+**statuses**: The subscription status machine.
 
 This module is the single place that says which statuses exist, which transitions are
 allowed and which statuses are final; what Kroton's answers mean is decided in
-``kroton_pipeline.domain.kroton_api``. ``kroton_pipeline.db.status_changes`` is the only
+``kroton_pipeline.domain.kroton_answers``. ``kroton_pipeline.db.status_changes`` is the only
 writer of statuses and asks this module before every change.
+
+**status_reasons**: Why a subscription's status changed: the codes of ``status_reason`` and
+``status_history``.
+
+A reason is stored as its code, or as ``"<code>: <detail>"`` when there is more to say
+(Kroton's message, the payload field at fault); :func:`reason_code` reads the code back.
+Each code's one-line meaning and the action that fixes it are in ``domain.reason_catalogue``.
+Import rejections have their own codes (``domain.rejections``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Import one day's export: read, normalise, validate, reject with reasons, upsert by CPF.
+"""Importing one day's export into ``subscriptions``, from the landing file or from staged rows.
+
+Sections, in the order of the code:
+
+**import_leads**: Import one day's export: read, normalise, validate, reject with reasons,
+upsert by CPF.
 
 Every input row ends as a subscription or a rejection (rows in = imported + rejected), and
 re-importing the same date is idempotent: rejections of the date are replaced, leads already
@@ -6,6 +11,22 @@ imported for the date are updated only while nothing has been done with them yet
 (``to_sync``). One active subscription per CPF (``db.attempts``): a CPF active or enrolled
 from an earlier date is rejected, one whose attempt ended without success comes back as a new
 attempt, an erased person never comes back.
+
+**staging**: Leads the Databricks job staged in the database (``incoming_leads``), read as an
+export.
+
+A :class:`StagedBatch` behaves like a landing export for the import: ``read()`` gives the
+rows as a DataFrame of strings with ``row_number`` (the order the rows were written) and a
+SHA-256 of their content, so the same validation, rejection and accounting path imports
+them.
+
+**attempts**: One active subscription per CPF: what an export row means for the person it names.
+
+A CPF seen for the first time is a new lead. A CPF whose latest attempt ended without success
+(``ENDED_WITHOUT_SUCCESS``) on an earlier date comes back as a new attempt; one still active
+(or enrolled) from an earlier date is rejected ``cpf_already_imported``; the same import date
+again refreshes its lead. Erased people never return. The partial unique index
+``uq_subscriptions_active_cpf`` holds the rule in the database as well.
 """
 
 from __future__ import annotations

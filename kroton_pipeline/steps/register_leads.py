@@ -1,4 +1,8 @@
-"""checker-before-register and register.
+"""Registering leads at Kroton and following pending inscriptions until Kroton has processed them.
+
+Sections, in the order of the code:
+
+**register_leads**: checker-before-register and register.
 
 For each ``to_register`` lead of an import date, under the lead's claim (``db.claims``):
 look the CPF up at Kroton (an existing inscription is followed, never registered again),
@@ -14,6 +18,14 @@ Two runs of the same date (two launches, two deployments) each claim leads one b
 each lead is sent once. Kroton's answers arrive as typed views (``domain.kroton_answers``);
 ``db.follow_ups`` records them. Every lead is committed on its own, so a run killed at any
 point resumes where it stopped once its claims expire.
+
+**poll_pending**: Polling pending inscriptions (``awaiting_register``) until Kroton has
+processed them.
+
+Part of the registration pass. Each pending lead is claimed (``db.claims``), asked about by
+its inscription id (by CPF when the registration answer gave no id, never for an erased
+person), and the answer is recorded under the claim: ``registered`` or ``failed`` (with
+Kroton's message), or still pending.
 """
 
 from __future__ import annotations

@@ -1,8 +1,33 @@
-"""Materialization metadata a person reads at a glance — never with personal data.
+"""What every asset shows per date: materializations and checks per partition, metadata,
+problems, progress lines.
+
+Sections, in the order of the code:
+
+**metadata**: Materialization metadata a person reads at a glance — never with personal data.
 
 Only figures that mean something for the date are shown: zero counts are left out of
 tables, and API figures are named for what they count (``kroton/requests``), not for the
 client's internal counters.
+
+**per_date**: One materialization, one set of check results, per partition — even in a ranged run.
+
+A backfill of several dates runs as one run (single-run backfill policy), but each date
+keeps its own figures: the run's materialization of every partition carries that date's
+metadata (``context.add_asset_metadata(..., partition_key=...)``), and each check is
+evaluated once per date (an ``AssetCheckEvaluation`` with its partition).
+
+When some dates fail (no export for that day, say), the dates that succeeded are
+materialized with their own events and the step then fails naming the others: only the
+failed dates turn red.
+
+**problems**: Where a failed lead is found in the UI: one import date's problems and a run's
+outcomes.
+
+Read generically from the database (``subscriptions.status_reason`` and ``last_error``,
+``status_history``), so every reason the steps record shows up as it is, with the lead's id
+and masked CPF — never other personal data.
+
+**progress**: Progress lines for long runs: which date, done/total, rate and ETA, every few seconds.
 """
 
 from __future__ import annotations

@@ -1,4 +1,18 @@
-"""Resources, and the one place that picks them for KROTON_ENV.
+"""The pipeline's Dagster resources, and the one place that picks them for KROTON_ENV.
+
+Sections, in the order of the code:
+
+**resources**: Dagster resources for Kroton, Captação and the catalog.
+
+Each resource is configuration only; the client it builds lives for one run (or one step
+process under the multiprocess executor): :meth:`setup_for_execution` creates it, so every op
+of the run shares one connection pool, one cached token and one set of counters, and
+:meth:`teardown_after_execution` closes it. Assets call ``resource.get_client()``.
+
+Secrets come through ``EnvVar`` (see ``definitions.py``); ``database_url`` names the database
+that holds the deployment-wide rate budget (no URL: a budget for this process only).
+
+**resources**: Resources, and the one place that picks them for KROTON_ENV.
 
 The sandbox gets its documented credentials as plain values; staging and production read
 every secret through ``EnvVar``, so values never appear in run configuration, and refuse to

@@ -1,4 +1,15 @@
-"""The registration success rate of an import date, as an asset check."""
+"""The asset checks of ``registrations``: success rate and stuck leads of an import date.
+
+Sections, in the order of the code:
+
+**success_rate**: The registration success rate of an import date, as an asset check.
+
+**stuck_check**: Stuck leads of an import date, as an asset check of ``registrations``.
+
+Leads still before ``registered`` more than ``KROTON_STUCK_AFTER_HOURS`` after import, or
+``awaiting_register`` longer than ``KROTON_STUCK_AWAITING_HOURS``: the design document's
+"aluno não inscrito após 48h", found before anyone asks (``reporting.stuck_leads``).
+"""
 
 from __future__ import annotations
 
