@@ -9,7 +9,7 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from kroton_pipeline.defs.common.resources import DatabaseResource
-from kroton_pipeline.defs.schedules import retry_transient_failures
+from kroton_pipeline.defs.registrations.schedules import retry_transient_failures
 from kroton_pipeline.settings import SAO_PAULO
 from kroton_pipeline_tests.db.factories import create_subscriptions
 

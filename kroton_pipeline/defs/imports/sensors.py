@@ -34,7 +34,7 @@ import dagster as dg
 
 from kroton_pipeline.defs.common.partitions import import_date_partitions
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
-from kroton_pipeline.defs.jobs import all_jobs
+from kroton_pipeline.defs.imports.jobs import all_jobs
 from kroton_pipeline.landing import ExportFile, scan_landing
 from kroton_pipeline.steps.import_leads import StagedBatch, complete_batches
 

@@ -1,4 +1,4 @@
-"""Schedules: the daily checker and the retry pass every three hours."""
+"""The retry pass every three hours, for each import date with leads left behind."""
 
 from datetime import timedelta
 
@@ -7,17 +7,9 @@ from sqlalchemy import select
 
 from kroton_pipeline.db.models import Subscription
 from kroton_pipeline.defs.common.resources import DatabaseResource
-from kroton_pipeline.defs.jobs import checker, retry_pass
+from kroton_pipeline.defs.registrations.jobs import retry_pass
 from kroton_pipeline.domain.statuses import RETRYABLE, Status
 from kroton_pipeline.settings import SAO_PAULO, TIMEZONE
-
-daily_checker = dg.build_schedule_from_partitioned_job(
-    checker,
-    hour_of_day=7,
-    minute_of_hour=0,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every morning (São Paulo): follow up the tracked leads due that day.",
-)
 
 
 @dg.schedule(
