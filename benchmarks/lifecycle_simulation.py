@@ -10,7 +10,7 @@ The model, the same for both patterns:
   steps), plus the grace for enrolment.
 - Ours: about 2.03 requests per new lead (pre-check + POST, measured by
   ``benchmarks.api_economy``), follow-up looks on the product's schedule
-  (``domain.tracking.next_look``), the follow-up getting what registrations leave
+  (``domain.kroton_api.next_look``), the follow-up getting what registrations leave
   (``domain.budget_plan.BudgetPlan``).
 - The document's pattern: per new lead an inscription look-up, an enrolment look-up and a POST
   (3.06 requests, measured the same way), then every active lead looked up daily.

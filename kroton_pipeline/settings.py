@@ -87,8 +87,9 @@ REQUIRED_SECRETS: tuple[str, ...] = (
 SANDBOX_ERASURE_KEY = "kroton-pipeline-sandbox-erasure"
 
 
-# How long a run's claim on a lead lasts (db.claims); renewed before each request that changes
-# something at Kroton, so it must outlast the registration POST's timeout.
+# How long a run's claim on a lead lasts (the claims of db.status_changes); renewed before
+# each request that changes something at Kroton, so it must outlast the registration POST's
+# timeout.
 DEFAULT_CLAIM_TTL_SECONDS = 600.0
 
 
@@ -216,7 +217,7 @@ class BusinessRules:
     follow_up_share: float = 0.3
     # The pre-check: an inscription older than this belongs to an earlier intake cycle.
     precheck_stale_days: int = 365
-    # Tracking (domain.tracking): followed until the inscription window closes plus a grace,
+    # Tracking (domain.kroton_api): followed until the inscription window closes plus a grace,
     # or for a horizon when no window is known; never more than max_interval days unseen.
     tracking_grace_days: int = 60
     tracking_horizon_days: int = 365

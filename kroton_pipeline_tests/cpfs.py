@@ -1,4 +1,4 @@
-"""Valid CPFs for tests, made with the product's own check-digit rule (domain.cpf)."""
+"""Valid CPFs for tests, made with the product's own check-digit rule (domain.leads)."""
 
 from __future__ import annotations
 

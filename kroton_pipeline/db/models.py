@@ -125,12 +125,12 @@ class Subscription(Base):
     last_check: Mapped[datetime | None] = mapped_column(DateTime)
     next_check_on: Mapped[date | None] = mapped_column(Date)
     # The end of the offer's inscription window (Kroton's, else the chosen offer's): with a
-    # grace for enrolment, when tracking ends (domain.tracking).
+    # grace for enrolment, when tracking ends (domain.kroton_api).
     intake_ends_on: Mapped[date | None] = mapped_column(Date)
     kroton_subscription_id: Mapped[str | None] = mapped_column(String(64))
     kroton_system: Mapped[str | None] = mapped_column(String(10))
     kroton_classification: Mapped[str | None] = mapped_column(String(40))
-    # The claim of the run acting on the lead now (db.claims): owner and expiry, taken from
+    # The claim of the run acting on the lead now (db.status_changes): owner and expiry, taken from
     # the database's clock. Only the holder may send anything to Kroton about the lead.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_expires_at: Mapped[datetime | None] = mapped_column(DateTime)

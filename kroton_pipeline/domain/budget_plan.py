@@ -4,7 +4,7 @@ Kroton allows 100 requests per 5 minutes — 28,800 a day — for everything: CP
 registrations, polling and the daily follow-up. Tracked leads pile up over a whole intake,
 so the follow-up always has a capped share (default 30%) and, on a day when registrations
 need less, what they leave; each lead is looked at less often as it ages
-(``domain.tracking``). New leads always come first.
+(``domain.kroton_api``). New leads always come first.
 """
 
 from __future__ import annotations

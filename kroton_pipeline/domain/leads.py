@@ -197,7 +197,7 @@ def normalise_leads(
 
     ``raw`` has the export columns (extra ones are ignored) and an int ``row_number``
     (1-based data row; numbered from 1 in file order when absent). A row whose
-    ``_row_problem`` column (see ``export_reading``) holds a text is rejected as
+    ``_row_problem`` column (see ``kroton_pipeline.landing``) holds a text is rejected as
     ``wrong_field_count`` with that text as detail. ``seen`` carries the valid CPFs of
     earlier chunks of the same file (a file read in chunks), so a repeat across chunks is a
     ``duplicate_cpf_in_file`` too. ``limits`` are what the database columns accept

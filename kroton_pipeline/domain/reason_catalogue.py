@@ -1,7 +1,7 @@
 """Every reason code a lead can carry, with its one-line meaning and the action that fixes it.
 
 One catalogue for the two kinds of code: why a subscription's status changed
-(``domain.status_reasons``) and why an exported row did not become a subscription
+(``domain.statuses``) and why an exported row did not become a subscription
 (``domain.rejections``), plus a line per status. The lead look-up
 (``python -m kroton_pipeline.lead``), the stuck-leads report and the support reference
 (``docs/support.md``, generated from here and checked by a test) all read it, so a meaning

@@ -6,7 +6,7 @@ Sections, in the order of the code:
 
 This module is the single place that says which statuses exist, which transitions are
 allowed and which statuses are final; what Kroton's answers mean is decided in
-``kroton_pipeline.domain.kroton_answers``. ``kroton_pipeline.db.status_changes`` is the only
+``kroton_pipeline.domain.kroton_api``. ``kroton_pipeline.db.status_changes`` is the only
 writer of statuses and asks this module before every change.
 
 **status_reasons**: Why a subscription's status changed: the codes of ``status_reason`` and

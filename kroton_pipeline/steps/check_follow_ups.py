@@ -114,7 +114,7 @@ def check_follow_ups(
 ) -> FollowUpResult:
     """Ask Kroton about every tracked lead due on ``snapshot_date`` and record the answers.
 
-    Each lead is claimed first (``db.claims``) and re-read: a lead another run is checking,
+    Each lead is claimed first (``db.status_changes``) and re-read: a lead another run is checking,
     or whose personal data was erased meanwhile, is skipped.
     """
     started = time.monotonic()

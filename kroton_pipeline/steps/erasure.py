@@ -165,7 +165,7 @@ def erase_person(
 ) -> ErasureResult:
     """Anonymise every record of the person with ``cpf``, in one transaction.
 
-    Each of the person's subscriptions is claimed first (``db.claims``), waiting while a run
+    Each of the person's subscriptions is claimed first (``db.status_changes``), waiting while a run
     registering or following it holds it (a dead run's claim expires): once the erasure
     commits, nothing more is sent to Kroton about the person. ``keys`` are the erasure keys
     (``settings.erasure_keys``; the first digests this erasure). Raises

@@ -8,7 +8,7 @@ upsert by CPF.
 Every input row ends as a subscription or a rejection (rows in = imported + rejected), and
 re-importing the same date is idempotent: rejections of the date are replaced, leads already
 imported for the date are updated only while nothing has been done with them yet
-(``to_sync``). One active subscription per CPF (``db.attempts``): a CPF active or enrolled
+(``to_sync``). One active subscription per CPF (``steps.import_leads``): a CPF active or enrolled
 from an earlier date is rejected, one whose attempt ended without success comes back as a new
 attempt, an erased person never comes back.
 

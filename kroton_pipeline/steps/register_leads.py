@@ -4,7 +4,7 @@ Sections, in the order of the code:
 
 **register_leads**: checker-before-register and register.
 
-For each ``to_register`` lead of an import date, under the lead's claim (``db.claims``):
+For each ``to_register`` lead of an import date, under the lead's claim (``db.status_changes``):
 look the CPF up at Kroton (an existing inscription is followed, never registered again),
 otherwise *mark, send, record*: the lead's ``sent_at`` is committed before the POST (a
 compare-and-set on the claim), the claim is renewed just before the POST leaves, and the
@@ -12,17 +12,17 @@ answer is recorded after it, under the claim. A lead found marked without a resu
 timeout, connection lost after sending) is an unknown outcome: its claim is left to expire,
 and the run that next takes it reconciles it with a CPF look-up and only sends again when
 Kroton has no inscription for it. Pending inscriptions are then polled
-(``steps.poll_pending``).
+(``steps.register_leads``).
 
 Two runs of the same date (two launches, two deployments) each claim leads one by one, so
-each lead is sent once. Kroton's answers arrive as typed views (``domain.kroton_answers``);
-``db.follow_ups`` records them. Every lead is committed on its own, so a run killed at any
+each lead is sent once. Kroton's answers arrive as typed views (``domain.kroton_api``);
+``db.status_changes`` records them. Every lead is committed on its own, so a run killed at any
 point resumes where it stopped once its claims expire.
 
 **poll_pending**: Polling pending inscriptions (``awaiting_register``) until Kroton has
 processed them.
 
-Part of the registration pass. Each pending lead is claimed (``db.claims``), asked about by
+Part of the registration pass. Each pending lead is claimed (``db.status_changes``), asked about by
 its inscription id (by CPF when the registration answer gave no id, never for an erased
 person), and the answer is recorded under the claim: ``registered`` or ``failed`` (with
 Kroton's message), or still pending.
@@ -272,7 +272,7 @@ class _Registrar:
     # -- look-ups --------------------------------------------------------------------------
     def lookup(self, lead: dict[str, Any]) -> Seen:
         """What Kroton holds for the lead's CPF; the enrolment look-up only when it can
-        change the decision (``domain.precheck.needs_enrolment_check``)."""
+        change the decision (``domain.kroton_api.needs_enrolment_check``)."""
         answer = self.kroton.inscriptions_by_cpf(lead["cpf"])
         enrolments = (
             self.kroton.enrolments_by_cpf(lead["cpf"])

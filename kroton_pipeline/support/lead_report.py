@@ -1,7 +1,7 @@
 """One person's story as text for a support person: masked unless asked otherwise.
 
 Masked (the default), the text carries no CPF, name, e-mail, phone, birth date, street or
-number: each is shown through ``domain.masking``, and every free text that may quote
+number: each is shown through ``domain.leads``, and every free text that may quote
 Kroton's words (reasons, errors) is scrubbed. ``show_personal_data`` prints the values as
 stored, for an authorised person; the command line logs that it did.
 """

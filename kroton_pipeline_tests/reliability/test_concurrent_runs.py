@@ -3,7 +3,7 @@ judge: every lead is sent exactly once, and an erasure wins every race.
 
 Each run is ``register_worker`` in its own process — what two launches of the ``register``
 job, a second deployment or a second daemon on the same database amount to. Only the
-database's claims (``db.claims``) stand between them.
+database's claims (``db.status_changes``) stand between them.
 """
 
 from __future__ import annotations

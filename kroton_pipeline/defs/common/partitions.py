@@ -23,7 +23,7 @@ snapshot_date_partitions = dg.DailyPartitionsDefinition(
 
 
 # A backfill of a range of dates runs as one run; each asset loops over the days and
-# records every day on its own partition (defs/common/per_date.py).
+# records every day on its own partition (defs/common/metadata.py).
 import_backfill_policy = dg.BackfillPolicy.single_run()
 snapshot_backfill_policy = dg.BackfillPolicy.single_run()
 
