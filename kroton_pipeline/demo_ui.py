@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -149,3 +153,43 @@ def run_ui(port: int) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             return 130
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def demo_ui_process(workdir: Path, log: Path, leads: int, days: int) -> Iterator[str]:
+    """``python -m kroton_pipeline.demo --ui`` in ``workdir`` on a free port; its URL.
+
+    The demo runs on a clean environment (no ``KROTON_*``/``DAGSTER_*`` of the caller), in
+    its own process group, its output in ``log``; leaving the block stops the group (the
+    demo's sandbox, ``dg dev`` and its servers) as Ctrl-C would, then for good. The caller
+    waits for the UI to answer.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KROTON_", "DAGSTER_"))}
+    command = [sys.executable, "-m", "kroton_pipeline.demo", "--ui", "--port", str(port)]
+    command += ["--workdir", str(workdir), "--leads", str(leads), "--days", str(days)]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

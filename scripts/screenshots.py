@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from kroton_pipeline.demo_ui import demo_ui_process
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [
@@ -39,12 +37,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--hide-scrollbars",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def find_chromium() -> str:
@@ -162,45 +154,16 @@ def main(argv: list[str] | None = None) -> int:
 
     chromium = find_chromium()
     workdir = Path(tempfile.mkdtemp(prefix="kroton_screenshots_"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KROTON_", "DAGSTER_"))}
-    with (workdir / "ui.log").open("w") as log:
-        ui = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kroton_pipeline.demo",
-                "--ui",
-                "--port",
-                str(port),
-                "--workdir",
-                str(workdir / "demo"),
-                "--leads",
-                str(args.leads),
-                "--days",
-                str(args.days),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # one process group: the demo, dg dev and its servers
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_ui(base)
-        args.out.mkdir(parents=True, exist_ok=True)
-        for name, url in pages(base).items():
-            out = (args.out / name).resolve()
-            screenshot(chromium, url, out, args.window_size, workdir / "profile")
-            print(f"{url} -> {out}")
-        save_full_chart(base, (args.out / "funnel_full_chart.png").resolve())
+        with demo_ui_process(workdir / "demo", workdir / "ui.log", args.leads, args.days) as base:
+            wait_for_ui(base)
+            args.out.mkdir(parents=True, exist_ok=True)
+            for name, url in pages(base).items():
+                out = (args.out / name).resolve()
+                screenshot(chromium, url, out, args.window_size, workdir / "profile")
+                print(f"{url} -> {out}")
+            save_full_chart(base, (args.out / "funnel_full_chart.png").resolve())
     finally:
-        os.killpg(ui.pid, signal.SIGINT)
-        try:
-            ui.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -9,12 +9,7 @@ figures, equal to the database's; a range with one missing export fails that dat
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from kroton_pipeline.db.models import Subscription
+from kroton_pipeline.demo_ui import demo_ui_process
 from kroton_pipeline_tests.ui.graphql import GraphQL, int_entries, markdown_entry
 
 # On SQLite and mostly waiting (sensor ticks, daemon-launched backfills): it runs beside the
@@ -33,12 +29,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -107,42 +97,11 @@ class OpenUI:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenUI]:
     workdir = tmp_path_factory.mktemp("ui") / "demo"
-    port = _free_port()
     log = workdir.parent / "ui.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KROTON_", "DAGSTER_"))}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kroton_pipeline.demo",
-                "--ui",
-                "--port",
-                str(port),
-                "--workdir",
-                str(workdir),
-                "--leads",
-                "14",
-                "--days",
-                str(DAYS),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as one below
-        )
-    api = GraphQL(f"http://127.0.0.1:{port}")
-    try:
+    with demo_ui_process(workdir, log, leads=14, days=DAYS) as url:
+        api = GraphQL(url)
         api.wait_until_up(timeout=420)
         yield OpenUI(workdir, api, log)
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_opening_launches_nothing_and_the_funnel_is_there(ui: OpenUI) -> None:

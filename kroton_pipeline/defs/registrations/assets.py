@@ -90,9 +90,9 @@ def registrations(
 ) -> Iterator[Any]:
     engine = database.get_engine()
     client = kroton.get_client()
-    # Either switch sends nothing: the resource's (deployment-wide) or this run's config.
-    client.dry_run = client.dry_run or config.dry_run
-    dry_run = client.dry_run
+    # One decision, passed to the step: the resource's switch (deployment-wide; its client
+    # also refuses to post on its own) or this run's config. The client is never altered.
+    dry_run = kroton.dry_run or config.dry_run
     progress = ProgressReporter(context.log)
     plan = BudgetPlan(kroton.rate_limit, kroton.rate_window_seconds, rules.follow_up_share)
     threshold = rules.rules.success_rate_threshold
