@@ -26,7 +26,6 @@ from pathlib import Path
 
 from kroton_pipeline.demo_ui import demo_ui_process
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
