@@ -609,6 +609,18 @@ class LeadClaims:
         if not self.renew(sub_id, conn):
             raise ClaimLost(f"subscription {sub_id}: claim lost before it could be used")
 
+    def note_failed_attempt(self, sub_id: int, error: str, **values: Any) -> None:
+        """One more attempt on the lead, and why it failed (``error``: a kind, never a
+        message that could quote personal data), written only while the claim is ours;
+        ``values`` are further columns to set."""
+        with self.engine.begin() as conn:
+            self.require(sub_id, conn)
+            conn.execute(
+                update(S)
+                .where(S.c.id == sub_id)
+                .values(attempts=S.c.attempts + 1, last_error=error, **values)
+            )
+
     def release(self, sub_id: int) -> None:
         """Give the lead back (a no-op when the claim is no longer this owner's)."""
         with self.engine.begin() as conn:

@@ -147,16 +147,7 @@ def check_follow_ups(
                 result.claims_lost += 1
             except KrotonError as exc:
                 result.failures += 1
-                with engine.begin() as conn:
-                    claims.require(lead["id"], conn)
-                    conn.execute(
-                        update(Subscription)
-                        .where(Subscription.id == lead["id"])
-                        .values(
-                            attempts=Subscription.attempts + 1,
-                            last_error=f"checker: {type(exc).__name__}",
-                        )
-                    )
+                claims.note_failed_attempt(lead["id"], f"checker: {type(exc).__name__}")
         if progress:
             progress("checker", done, len(leads))
     result.seconds = time.monotonic() - started

@@ -261,13 +261,10 @@ class _Registrar:
             )
 
     def note_transient(self, lead: dict[str, Any], error: str, clear_mark: bool) -> None:
-        values: dict[str, Any] = {"attempts": S.c.attempts + 1, "last_error": error}
-        if clear_mark:
-            values["sent_at"] = None
-        if self.result.dry_run:
+        if self.result.dry_run or self.claims is None:
             return
-        with self.writing(lead["id"]) as conn:
-            conn.execute(update(S).where(S.c.id == lead["id"]).values(**values))
+        cleared: dict[str, Any] = {"sent_at": None} if clear_mark else {}
+        self.claims.note_failed_attempt(lead["id"], error, **cleared)
 
     # -- look-ups --------------------------------------------------------------------------
     def lookup(self, lead: dict[str, Any]) -> Seen:
@@ -571,13 +568,7 @@ def poll_pending(
                 result.claims_lost += 1
             except KrotonError as exc:
                 result.transient_failures += 1
-                with engine.begin() as conn:
-                    claims.require(sub_id, conn)
-                    conn.execute(
-                        update(S)
-                        .where(S.c.id == sub_id)
-                        .values(attempts=S.c.attempts + 1, last_error=f"poll: {type(exc).__name__}")
-                    )
+                claims.note_failed_attempt(sub_id, f"poll: {type(exc).__name__}")
         if progress:
             progress("poll", done, len(ids))
 
