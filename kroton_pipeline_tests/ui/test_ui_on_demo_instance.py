@@ -94,7 +94,9 @@ class OpenUI:
         return found
 
 
-@pytest.fixture(scope="module")
+# Session scope: opened once per worker (all of this module's tests share one worker, see
+# the group above), even when the worker runs other modules' tests between them.
+@pytest.fixture(scope="session")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenUI]:
     workdir = tmp_path_factory.mktemp("ui") / "demo"
     log = workdir.parent / "ui.log"
