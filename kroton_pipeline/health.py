@@ -212,10 +212,16 @@ def main(argv: list[str] | None = None) -> int:
         "--verbose", action="store_true", help="also show the clients' retry warnings (stderr)"
     )
     args = parser.parse_args(argv)
+    # The lines below say what failed; the clients' per-attempt warnings are noise here. The
+    # level is put back afterwards: the command may run inside a longer-lived process.
+    logger = logging.getLogger("kroton_pipeline")
+    level = logger.level
     if not args.verbose:
-        # The lines below say what failed; the clients' per-attempt warnings are noise here.
-        logging.getLogger("kroton_pipeline").setLevel(logging.ERROR)
-    outcomes = run_health_checks()
+        logger.setLevel(logging.ERROR)
+    try:
+        outcomes = run_health_checks()
+    finally:
+        logger.setLevel(level)
     for outcome in outcomes:
         print(outcome.line())
     failed = [outcome.name for outcome in outcomes if not outcome.ok]
