@@ -553,7 +553,7 @@ class Birthdays:
         self.age = import_date.year - year - not_yet
         # Only plausible dates become timestamps: datetime64[ns] cannot hold year 1 or 9999.
         storable = self.real & (year >= 1900) & (year <= 2200)
-        self.dates = np.where(storable, days, np.datetime64("NaT")).astype("datetime64[ns]")
+        self.dates = np.where(storable, days, np.datetime64("NaT", "D")).astype("datetime64[ns]")
 
 
 def whole_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, Engine, and_, func, select, text
+from sqlalchemy import Connection, Date, DateTime, Engine, and_, bindparam, func, select, text
+from sqlalchemy.sql.elements import TextClause
 
 from kroton_pipeline.db.models import Name, Subscription
 from kroton_pipeline.db.status_changes import transition_where
@@ -86,6 +87,14 @@ def _max_sql(engine: Engine, sql: str) -> str:
     return sql if engine.dialect.name == "sqlite" else sql.replace("MAX(SUM", "GREATEST(SUM")
 
 
+def _typed(statement: TextClause) -> TextClause:
+    """The date and timestamp parameters typed, so that SQLAlchemy converts them for SQLite
+    (the sqlite3 module's own date adapters are deprecated since Python 3.12)."""
+    return statement.bindparams(
+        bindparam("import_date", type_=Date()), bindparam("now", type_=DateTime())
+    )
+
+
 def fill_genders(
     engine: Engine,
     import_date: date,
@@ -104,10 +113,11 @@ def fill_genders(
             # and it picks a nested loop per first name (1.5 s for 100,000 leads, 0.3 s with
             # hash joins). Analysing the table first would cost more than the update.
             conn.execute(text("SET LOCAL enable_nestloop = off"))
-        from_subs = text(_max_sql(engine, _FROM_SUBSCRIPTIONS.text))
+        from_subs = _typed(text(_max_sql(engine, _FROM_SUBSCRIPTIONS.text)))
         result.from_subscriptions = conn.execute(from_subs, params).rowcount
-        result.from_ibge = conn.execute(_FROM_NAMES, params).rowcount
-        result.unknown = conn.execute(_TO_UNKNOWN, {**params, "unknown": GENDER_UNKNOWN}).rowcount
+        result.from_ibge = conn.execute(_typed(_FROM_NAMES), params).rowcount
+        unknown = {**params, "unknown": GENDER_UNKNOWN}
+        result.unknown = conn.execute(_typed(_TO_UNKNOWN), unknown).rowcount
         waiting = (Status.TO_SYNC.value, Status.COURSE_FAILED.value)
         result.sent_to_register_failed = (
             transition_where(
