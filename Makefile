@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint dev ui screenshots bench lead stuck
+.PHONY: demo test test-py312 lint dev ui screenshots bench lead stuck
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,26 @@ demo: $(BIN)/.installed  ## run the whole pipeline on the sandbox and print the 
 	$(BIN)/python -m kroton_pipeline.demo
 
 # Two parts: the tests that can share the machine run on parallel workers, then the few that
-# must run alone (they restart PostgreSQL or run a whole Dagster deployment).
+# must run alone (they restart PostgreSQL or run a whole Dagster deployment). The tests wait
+# on HTTP, subprocesses and the database more than they compute: 4 workers on the 2-core CI
+# machine finish the first part in about 5 1/2 minutes, 2 workers in about 7.
+TEST_WORKERS ?= 4
 test: $(BIN)/.installed  ## the test suite (PostgreSQL at 127.0.0.1:5432 when reachable)
-	$(BIN)/python -m pytest -n auto --dist loadgroup -m "not serial"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial"
 	$(BIN)/python -m pytest -m serial
+
+# The same project on a second interpreter, in its own virtual environment: the tests that
+# need neither PostgreSQL nor the sandbox's slow scenarios (CI runs it beside `make test`).
+PYTHON312 ?= python3.12
+VENV312 ?= .venv-py312
+$(VENV312)/bin/.installed: pyproject.toml
+	$(PYTHON312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV312)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test-py312: $(VENV312)/bin/.installed  ## the unit tests on Python 3.12
+	$(VENV312)/bin/python -m pytest -n auto -m "not integration and not slow and not serial"
 
 lint: $(BIN)/.installed  ## ruff, and the import contracts of pyproject.toml (imports run downward)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

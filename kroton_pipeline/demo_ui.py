@@ -163,16 +163,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_ui_process(workdir: Path, log: Path, leads: int, days: int) -> Iterator[str]:
+def demo_ui_process(
+    workdir: Path, log: Path, leads: int, days: int, settings: dict[str, str] | None = None
+) -> Iterator[str]:
     """``python -m kroton_pipeline.demo --ui`` in ``workdir`` on a free port; its URL.
 
-    The demo runs on a clean environment (no ``KROTON_*``/``DAGSTER_*`` of the caller), in
-    its own process group, its output in ``log``; leaving the block stops the group (the
-    demo's sandbox, ``dg dev`` and its servers) as Ctrl-C would, then for good. The caller
-    waits for the UI to answer.
+    The demo runs on a clean environment (no ``KROTON_*``/``DAGSTER_*`` of the caller, only
+    ``settings``), in its own process group, its output in ``log``; leaving the block stops
+    the group (the demo's sandbox, ``dg dev`` and its servers) as Ctrl-C would, then for
+    good. The caller waits for the UI to answer.
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KROTON_", "DAGSTER_"))}
+    env |= settings or {}
     command = [sys.executable, "-m", "kroton_pipeline.demo", "--ui", "--port", str(port)]
     command += ["--workdir", str(workdir), "--leads", str(leads), "--days", str(days)]
     with log.open("w") as out:

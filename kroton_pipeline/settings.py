@@ -299,6 +299,9 @@ class Settings:
     # Bring the schema to the latest migration when a run first uses the database (off when
     # the deploy step migrates once: `python -m kroton_pipeline.db upgrade`).
     migrate_on_run: bool = True
+    # How often the landing sensor looks (an export without a marker is complete once it
+    # stayed the same for two looks).
+    landing_sensor_interval_seconds: int = 60
 
     def __repr__(self) -> str:
         """The settings with every secret left out and passwords in URLs masked."""
@@ -664,4 +667,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         claim_ttl_seconds=claim_ttl,
         migrate_on_run=_switch(environ, "KROTON_MIGRATE_ON_RUN", True),
         stuck=load_stuck_thresholds(environ),
+        landing_sensor_interval_seconds=int(
+            _number(environ, "KROTON_LANDING_SENSOR_INTERVAL_SECONDS", 60, int)
+        ),
     )

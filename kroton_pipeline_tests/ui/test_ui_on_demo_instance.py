@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 3
+SENSOR_INTERVAL = 15
 
 
 @dataclass
@@ -53,7 +54,7 @@ class OpenUI:
     def _observe_opening(self) -> Opening:
         demo_runs = self.api.run_ids()
         popup = self.api.should_show_first_run_popup()
-        # Two ticks of the landing sensor (its interval is 60 s) and of the funnel sensor.
+        # Two ticks of the landing sensor (every SENSOR_INTERVAL s) and of the funnel sensor.
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             ticks = [
@@ -100,7 +101,9 @@ class OpenUI:
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenUI]:
     workdir = tmp_path_factory.mktemp("ui") / "demo"
     log = workdir.parent / "ui.log"
-    with demo_ui_process(workdir, log, leads=14, days=DAYS) as url:
+    # The landing sensor looks every 15 s instead of 60: the opening waits for two looks.
+    settings = {"KROTON_LANDING_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL)}
+    with demo_ui_process(workdir, log, leads=14, days=DAYS, settings=settings) as url:
         api = GraphQL(url)
         api.wait_until_up(timeout=420)
         yield OpenUI(workdir, api, log)

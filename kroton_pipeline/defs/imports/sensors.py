@@ -36,6 +36,7 @@ from kroton_pipeline.defs.common.partitions import import_date_partitions
 from kroton_pipeline.defs.common.resources import DatabaseResource, LandingResource
 from kroton_pipeline.defs.imports.jobs import all_jobs
 from kroton_pipeline.landing import ExportFile, scan_landing
+from kroton_pipeline.settings import load_settings
 from kroton_pipeline.steps.import_leads import StagedBatch, complete_batches
 
 EXPORT_FILE_TAG = "kroton/export_file"
@@ -62,7 +63,8 @@ class Tick:
 
 @dg.sensor(
     job=all_jobs,
-    minimum_interval_seconds=60,
+    # Read when the definitions load (KROTON_LANDING_SENSOR_INTERVAL_SECONDS, default 60).
+    minimum_interval_seconds=load_settings().landing_sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Watches the landing location (KROTON_LANDING_URL) and the incoming_batches table and "
