@@ -713,6 +713,3 @@ def exports_by_date(landing_url: str) -> dict[date, ExportFile]:
 
 def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-__all__ = ["EXPORT_PATTERN", "ExportFile", "ExportUnreadable", "read_export_bytes"]

@@ -68,7 +68,6 @@ from kroton_pipeline.clients.transport import (
     Transport,
     build_transport,
     logger,
-    mask_cpf,
 )
 from kroton_pipeline.domain.kroton_api import (
     AnswerShapeError,
@@ -81,7 +80,7 @@ from kroton_pipeline.domain.kroton_api import (
     parse_inscriptions,
     parse_registration,
 )
-from kroton_pipeline.domain.leads import format_cpf
+from kroton_pipeline.domain.leads import format_cpf, mask_cpf
 from kroton_pipeline.settings import KrotonApiFormat
 
 M = TypeVar("M", bound=BaseModel)

@@ -83,7 +83,7 @@ from sqlalchemy import Engine, delete, insert, select, text, update
 
 from kroton_pipeline.db.engine import is_sqlite, make_engine
 from kroton_pipeline.db.models import RateLimitEvent
-from kroton_pipeline.domain.leads import PersonalDataFilter, mask_cpf, scrub
+from kroton_pipeline.domain.leads import PersonalDataFilter, scrub
 
 logger = logging.getLogger("kroton_pipeline.clients")
 
@@ -509,9 +509,6 @@ class OutcomeUnknown(KrotonError):
 
 class MalformedResponse(KrotonError):
     """A 2xx answer whose JSON does not have the documented shape (not retried)."""
-
-
-__all__ = ["install_library_log_filters", "mask_cpf", "scrub"]
 
 
 # A filter on a logger only sees records logged on that very logger, so every logger the

@@ -11,10 +11,9 @@ from kroton_pipeline.clients.transport import (
     ClientCounters,
     KrotonRejected,
     RetryPolicy,
-    mask_cpf,
     retry_after_seconds,
-    scrub,
 )
+from kroton_pipeline.domain.leads import mask_cpf, scrub
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
