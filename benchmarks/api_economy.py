@@ -29,7 +29,8 @@ from benchmarks.harness import (
     sandbox_clients,
     sqlite_database,
 )
-from kroton_pipeline.domain.budget_plan import BudgetPlan, check_ages, steady_state_daily_checks
+from kroton_pipeline.domain.budget_plan import BudgetPlan, looks_per_lead, steady_state_daily_looks
+from kroton_pipeline.domain.kroton_api import TrackingRules
 
 LEADS = 1000
 DISTINCT_SEARCHES = 40
@@ -260,7 +261,9 @@ def budget_split_figures(calls_per_new_lead: float) -> list[Figure]:
     """The daily budget plan: registrations first, follow-ups capped, and what fits."""
     plan = BudgetPlan()
     name = "1 budget plan"
-    look_ups = len(check_ages())
+    # A lead followed for the whole horizon (no inscription window known): the most looks.
+    tracked_days = TrackingRules().horizon_days
+    look_ups = looks_per_lead(tracked_days)
     intake = plan.sustainable_intake(calls_per_new_lead, look_ups)
     quiet_day = plan.follow_up_allowance(intake * calls_per_new_lead)
     return [
@@ -289,8 +292,8 @@ def budget_split_figures(calls_per_new_lead: float) -> list[Figure]:
             name,
             "follow-up allowance at that intake (cap + what registrations leave)",
             f"{quiet_day:,}",
-            target=f"≥ {steady_state_daily_checks(intake):,} needed",
-            verdict=met(quiet_day >= steady_state_daily_checks(intake)),
+            target=f"≥ {steady_state_daily_looks(intake, tracked_days):,} needed",
+            verdict=met(quiet_day >= steady_state_daily_looks(intake, tracked_days)),
         ),
     ]
 
