@@ -285,7 +285,7 @@ def budget_split_figures(calls_per_new_lead: float) -> list[Figure]:
         ),
         Figure(
             name,
-            f"new leads/day registered and followed ({look_ups} look-ups each over 39 days)",
+            f"new leads/day registered and followed ({look_ups} look-ups over {tracked_days} days)",
             f"{intake:,}",
         ),
         Figure(
