@@ -14,10 +14,10 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed  ## run the whole pipeline on the sandbox and print the funnel
 	$(BIN)/python -m kroton_pipeline.demo
 
-# Two parts: the tests that can share the machine run on parallel workers, then the few that
-# must run alone (they restart PostgreSQL or run a whole Dagster deployment). The tests wait
-# on HTTP, subprocesses and the database more than they compute: 4 workers on the 2-core CI
-# machine finish the first part in about 5 1/2 minutes, 2 workers in about 7.
+# Two parts: the tests that can share the machine run on parallel workers (the UI tests on
+# one worker, the two deployment tests on another), then the PostgreSQL restart, which must
+# run alone. The tests wait on HTTP, subprocesses and the database more than they compute:
+# 4 workers on the 2-core CI machine finish the first part in about 6 minutes.
 TEST_WORKERS ?= 4
 test: $(BIN)/.installed  ## the test suite (PostgreSQL at 127.0.0.1:5432 when reachable)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial"

@@ -34,11 +34,13 @@ from kroton_pipeline_tests.deploy.stack import (
     past_import_dates,
 )
 
+# Beside the other tests, the two deployment tests one after the other on one worker: each
+# starts the processes of deploy/ on fixed ports (in network namespaces when there are).
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.topology,
     pytest.mark.slow,
-    pytest.mark.serial,
+    pytest.mark.xdist_group("deploy"),
 ]
 
 ALL_JOBS_ASSETS = ["subscriptions", "subscription_genders", "course_matches", "registrations"]

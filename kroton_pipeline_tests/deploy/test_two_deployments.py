@@ -31,11 +31,13 @@ from kroton_pipeline_tests.deploy.graphql import STARTED_PROCESS
 from kroton_pipeline_tests.deploy.services import kill_tree, wait_until
 from kroton_pipeline_tests.deploy.stack import Stack, past_import_dates
 
+# Beside the other tests, the two deployment tests one after the other on one worker: each
+# starts the processes of deploy/ on fixed ports (in network namespaces when there are).
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.topology,
     pytest.mark.slow,
-    pytest.mark.serial,
+    pytest.mark.xdist_group("deploy"),
 ]
 
 TWO_DAEMONS = "daemon is still sending heartbeats"
