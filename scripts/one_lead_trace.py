@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,8 +59,6 @@ def recording(modules: set[str]) -> Iterator[None]:
         code = frame.f_code
         if code.co_filename.startswith(prefix) and code.co_name != "<module>":
             modules.add(os.path.relpath(code.co_filename, PACKAGE))
-
-    import threading
 
     threading.setprofile(profile)
     sys.setprofile(profile)
