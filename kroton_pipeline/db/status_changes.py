@@ -508,9 +508,6 @@ def record_kroton_answer(
     return new_status
 
 
-log = logging.getLogger(__name__)
-
-
 S = Subscription.__table__
 
 

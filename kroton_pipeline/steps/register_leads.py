@@ -524,9 +524,6 @@ if TYPE_CHECKING:
     from kroton_pipeline.steps.register_leads import RegistrationResult
 
 
-log = logging.getLogger(__name__)
-
-
 def _ask(kroton: KrotonApi, lead: dict[str, Any]) -> InscriptionsAnswer | None:
     if lead["kroton_subscription_id"]:
         return kroton.inscription_status(lead["kroton_subscription_id"], lead["kroton_system"])
