@@ -325,31 +325,25 @@ class CpfLookupMethods:
 
     def inscriptions_by_cpf(self, cpf: str) -> InscriptionsAnswer:
         """Every inscription Kroton holds for ``cpf`` (none: an empty answer)."""
-        digits = normalise_cpf(cpf)
-        body = self._get(
-            "inscricoes_by_cpf",
-            self._format.inscriptions_by_cpf_path,
-            mask_cpf(digits),
-            none_on_404=self._format.lookup_404_is_empty,
-            cpf=self._cpf_in_url(digits),
-        )
-        return read_answer(
-            parse_inscriptions, [] if body is None else body, self._name("inscricoes_by_cpf")
-        )
+        path = self._format.inscriptions_by_cpf_path
+        return self._by_cpf("inscricoes_by_cpf", path, cpf, parse_inscriptions)
 
     def enrolments_by_cpf(self, cpf: str) -> Enrolments:
         """Every enrolment (matrícula) Kroton holds for ``cpf``."""
+        path = self._format.enrolments_by_cpf_path
+        return self._by_cpf("matriculas_by_cpf", path, cpf, parse_enrolments)
+
+    def _by_cpf(self, endpoint: str, template: str, cpf: str, parse: Callable[[Any], V]) -> V:
+        """A look-up by CPF, masked in logs; a 404 is "none found" where the format says so."""
         digits = normalise_cpf(cpf)
         body = self._get(
-            "matriculas_by_cpf",
-            self._format.enrolments_by_cpf_path,
+            endpoint,
+            template,
             mask_cpf(digits),
             none_on_404=self._format.lookup_404_is_empty,
             cpf=self._cpf_in_url(digits),
         )
-        return read_answer(
-            parse_enrolments, [] if body is None else body, self._name("matriculas_by_cpf")
-        )
+        return read_answer(parse, [] if body is None else body, self._name(endpoint))
 
     def inscription_status(self, inscricao_id: str, sistema: str | None) -> InscriptionsAnswer:
         """Processing state and classification of one inscription; ``NotFound`` if unknown."""
